@@ -1,0 +1,40 @@
+"""The command line: ``python -m orchestrator VERB ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from orchestrator.commands import params, plan, run, status, table
+from orchestrator.spec import SpecError
+
+VERBS = {"plan": plan, "run": run, "status": status, "params": params, "table": table}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the verb and its options and run it; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestrator",
+        description="Plan and run two-stage multi-task transfer sweeps (ScaLearn) on Ray Tune.",
+    )
+    sub = parser.add_subparsers(dest="verb", required=True)
+    for module in VERBS.values():
+        module.add_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        return VERBS[args.verb].main(args)
+    except SpecError as e:
+        print(f"error: {e.path} has {len(e.problems)} problem(s):", file=sys.stderr)
+        for p in e.problems:
+            print(f"  {e.path}: {p}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted; finished nodes are committed, run the same command to go on",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""``params --backbone NAME --sources N``: trainable and transfer parameters of every method."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("params", help="parameter counts of every method on a backbone")
+    p.add_argument("--backbone", default="roberta-base")
+    p.add_argument("--sources", type=int, default=8, help="number of source adapters")
+    p.add_argument("--json", action="store_true")
+
+
+def main(args) -> int:
+    from trainables.params import count_params
+
+    rows = count_params(args.backbone, args.sources)
+    if args.json:
+        print(
+            json.dumps(
+                {"backbone": args.backbone, "sources": args.sources, "methods": rows}, indent=1
+            )
+        )
+        return 0
+    print(f"{args.backbone}, {args.sources} sources")
+    print(f"{'method':<22} {'kind':<9} {'trainable':>14} {'transfer':>12}")
+    for r in rows:
+        t = f"{r['transfer_params']:,}" if r["transfer_params"] is not None else "-"
+        print(f"{r['method']:<22} {r['kind']:<9} {r['trainable_params']:>14,} {t:>12}")
+    return 0

@@ -1,0 +1,94 @@
+"""``plan SWEEP.yaml [--json] [--estimate --gpus N]``: what a sweep will run, and how long."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from orchestrator.estimate import simulate_schedule
+from orchestrator.plan import Plan, plan_sweep
+from orchestrator.spec import load_spec
+from orchestrator.store import ArtifactStore
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("plan", help="show the nodes a sweep will run")
+    p.add_argument("sweep", help="the sweep file (YAML)")
+    p.add_argument(
+        "--store",
+        default="artifacts",
+        help="artifact store (path or URI) to check for cached nodes",
+    )
+    p.add_argument("--json", action="store_true", help="print the whole plan (or estimate) as JSON")
+    p.add_argument("--estimate", action="store_true", help="estimate the run time on --gpus GPUs")
+    p.add_argument("--gpus", type=float, default=1.0, help="GPUs for --estimate (default 1)")
+    p.add_argument(
+        "--simulate", action="store_true", help="plan the simulated nodes of run --simulate"
+    )
+
+
+def main(args) -> int:
+    spec = load_spec(args.sweep)
+    store = ArtifactStore(args.store)
+    plan = plan_sweep(spec, committed=store.is_committed, simulate=args.simulate)
+    if args.estimate:
+        est = simulate_schedule(plan, args.gpus)
+        if args.json:
+            print(json.dumps({"sweep": plan.sweep, "estimate": est}, indent=1))
+        else:
+            print(format_estimate(plan, est))
+        return 0
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=1, default=str))
+    else:
+        print(format_plan(plan, args.sweep))
+    return 0
+
+
+def format_plan(plan: Plan, path: str) -> str:
+    """The human summary: counts by kind, method and task, cached nodes, dependencies."""
+    nodes = plan.nodes
+    cached = sum(n.cached for n in nodes)
+    lines = [
+        f"sweep {plan.sweep} ({path}): {len(nodes)} nodes, {cached} cached, "
+        f"{len(nodes) - cached} to run",
+        "",
+    ]
+    by_method = Counter((n.kind, n.method) for n in nodes)
+    cached_by = Counter((n.kind, n.method) for n in nodes if n.cached)
+    lines.append(f"{'kind':<9} {'method':<22} {'nodes':>6} {'cached':>7}")
+    for kind in ("stl", "transfer", "joint"):
+        for (k, m), c in sorted(by_method.items()):
+            if k == kind:
+                lines.append(f"{k:<9} {m:<22} {c:>6} {cached_by[(k, m)]:>7}")
+    lines.append("")
+    by_task = Counter(n.task or f"{n.benchmark} (joint)" for n in nodes)
+    lines.append("nodes per task: " + ", ".join(f"{t} {c}" for t, c in by_task.items()))
+    lines.append("")
+    ids = plan.by_id()
+    transfer = [n for n in nodes if n.kind == "transfer"]
+    if transfer:
+        groups = Counter(tuple(n.deps) for n in transfer)
+        for deps, count in groups.items():
+            names = ", ".join(ids[d].label for d in deps)
+            lines.append(f"{count} transfer nodes depend on {len(deps)} source nodes: {names}")
+    else:
+        lines.append("no dependencies: every node can start at once")
+    return "\n".join(lines)
+
+
+def format_estimate(plan: Plan, est: dict) -> str:
+    """The human summary of an estimate."""
+    return "\n".join(
+        [
+            f"sweep {plan.sweep}: {est['nodes']} nodes to run on {est['gpus']:g} GPU(s)",
+            f"  total work       {est['total_work_gpu_h']:10.1f} GPU-hours",
+            f"  critical path    {est['critical_path_h']:10.1f} h",
+            f"  lower bound      {est['lower_bound_h']:10.1f} h"
+            "  (max of critical path, work / GPUs)",
+            f"  makespan         {est['makespan_h']:10.1f} h"
+            f"  ({est['makespan_over_bound']:.3f} x bound)",
+            f"  utilisation      {100 * est['utilisation']:10.1f} %",
+            "  (cost model: orchestrator/cost.py)",
+        ]
+    )

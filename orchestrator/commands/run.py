@@ -1,0 +1,66 @@
+"""``run SWEEP.yaml``: run a sweep as one Ray Tune experiment."""
+
+from __future__ import annotations
+
+import sys
+
+from orchestrator.spec import load_spec
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a sweep on Ray Tune (a local Ray instance by default)")
+    p.add_argument("sweep", help="the sweep file (YAML)")
+    p.add_argument("--results", default="results", help="results folder or URI (default ./results)")
+    p.add_argument(
+        "--store", default="artifacts", help="artifact store path or URI (default ./artifacts)"
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address; 'local' starts a fresh local instance "
+        "(default: a running cluster, else a local instance)",
+    )
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="sleep for the cost model's time instead of training",
+    )
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="with --simulate: divide durations by this"
+    )
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of a local Ray instance")
+    p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
+
+
+def main(args) -> int:
+    spec = load_spec(args.sweep)
+    from orchestrator.runner import run_sweep
+
+    summary = run_sweep(
+        spec,
+        results=args.results,
+        store_uri=args.store,
+        address=args.address,
+        simulate=args.simulate,
+        speed=args.speed,
+        verbose=args.verbose,
+        num_cpus=args.num_cpus,
+    )
+    c = summary.counts
+    print(
+        f"\nrun {summary.run_id} of {summary.sweep} finished in {summary.wall_s:.0f}s: "
+        f"{c.get('done', 0)} done, {c.get('cached', 0)} cached, {c.get('failed', 0)} failed, "
+        f"{c.get('blocked', 0)} blocked"
+    )
+    for node_id, err in summary.failed.items():
+        print(f"  failed  {node_id}: {err}", file=sys.stderr)
+    for node_id in summary.blocked:
+        print(f"  blocked {node_id}", file=sys.stderr)
+    from orchestrator import results
+
+    df = results.load(f"{args.results.rstrip('/')}/{spec.name}")
+    g = results.grid(df)
+    if not g.empty:
+        print("\nresults (test score, mean over seeds):")
+        print(g.round(1).to_string(na_rep="-"))
+    return 0 if summary.ok else 1

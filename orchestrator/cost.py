@@ -1,0 +1,80 @@
+"""The cost model: how long a node trains, in seconds on one reference GPU.
+
+Work is proportional to training examples x epochs x a per-method factor, scaled by the backbone's
+compute and the sequence length. Every constant of the model lives here, so a researcher who
+measured their own cluster edits one place. The figures are estimates for planning (how many GPUs
+to ask for, what to run first), not predictions to the minute.
+"""
+
+from __future__ import annotations
+
+from trainables.tasks.registry import get_task
+
+# Examples per second that one reference GPU (an A100-class card) trains with full fine-tuning of
+# roberta-base at sequence length 128 (forward + backward).
+REFERENCE_EXAMPLES_PER_SECOND = 400.0
+
+# Relative cost of one training example per method. Frozen-backbone methods skip the weight
+# gradients of the backbone (about a third of the work); transfer methods run n source adapters
+# and AdapterFusion adds attention over their outputs at every layer.
+METHOD_FACTOR = {
+    "full_ft": 1.0,
+    "adapter": 0.7,
+    "compacter_pp": 0.75,
+    "adapter_fusion": 1.3,
+    "scalearn": 0.8,
+    "scalearn_uniform": 0.8,
+    "scalearn_pp": 0.8,
+    "scalearn_uniform_pp": 0.8,
+    "full_ft_m": 1.0,
+    "adapter_m": 0.7,
+}
+
+# Compute of a backbone relative to roberta-base.
+BACKBONE_FACTOR = {
+    "roberta-base": 1.0,
+    "roberta-large": 3.5,
+    "xlm-roberta-base": 1.05,
+    "xlm-roberta-large": 3.6,
+    "tiny-roberta": 0.002,
+}
+
+# Fixed seconds per trial: process start, model build, data loading, evaluation, commit.
+TRIAL_OVERHEAD_S = 30.0
+TINY_TRIAL_OVERHEAD_S = 3.0
+
+# Dev plus test evaluation per epoch, as a fraction of a training epoch's work per example.
+EVAL_FACTOR = 1.0 / 3.0
+
+
+def backbone_factor(backbone: str) -> float:
+    """Compute of ``backbone`` relative to roberta-base; unknown names count as roberta-base."""
+    return BACKBONE_FACTOR.get(backbone.removeprefix("random:"), 1.0)
+
+
+def node_cost(method: str, backbone: str, tasks: list[str], hparams: dict) -> float:
+    """Estimated seconds one node trains on one reference GPU."""
+    per_example = METHOD_FACTOR[method] * backbone_factor(backbone) * hparams["max_length"] / 128
+    per_example /= REFERENCE_EXAMPLES_PER_SECOND
+    if hparams.get("max_steps"):
+        train_examples = hparams["max_steps"] * hparams["batch_size"]
+        evals = hparams["max_steps"] / (hparams.get("eval_every") or hparams["max_steps"])
+        eval_examples = evals * sum(_eval_rows(t) for t in tasks)
+    else:
+        rows = sum(_train_rows(t, hparams) for t in tasks)
+        train_examples = rows * hparams["epochs"]
+        eval_examples = hparams["epochs"] * sum(_eval_rows(t) for t in tasks)
+    work = (train_examples + eval_examples * EVAL_FACTOR) * per_example
+    overhead = TINY_TRIAL_OVERHEAD_S if backbone == "tiny-roberta" else TRIAL_OVERHEAD_S
+    return work + overhead
+
+
+def _train_rows(task: str, hparams: dict) -> int:
+    rows = int(get_task(task).train_size * 0.9)
+    limit = hparams.get("train_limit")
+    return min(rows, limit) if limit else rows
+
+
+def _eval_rows(task: str) -> int:
+    spec = get_task(task)
+    return int(spec.train_size * 0.1) + spec.test_size

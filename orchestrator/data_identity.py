@@ -1,0 +1,74 @@
+"""What of a node's data spec goes into its id.
+
+Local paths differ between machines, so a local data set is identified by the content of its
+files, not by where it lies; the same files give the same node id on a laptop and on a cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from trainables.tasks.registry import get_task
+
+# Folder names the classic GLUE / SuperGLUE downloads use for a task.
+_FOLDER_ALIASES = {"sst2": ("sst-2", "SST-2"), "stsb": ("sts-b", "STS-B"), "wsc": ("WSC",)}
+
+
+def task_folder(task: str, root: str) -> Path:
+    """The folder of ``task`` under a local benchmark directory (the directory itself if none)."""
+    names = (task, task.upper(), *_FOLDER_ALIASES.get(task, ()))
+    for name in names:
+        candidate = Path(root) / name
+        if candidate.is_dir():
+            return candidate
+    return Path(root)
+
+
+@lru_cache(maxsize=4096)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """A digest of every file's relative name and bytes under ``folder``."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        st = path.stat()
+        h.update(str(path.relative_to(folder)).encode())
+        h.update(_file_digest(str(path), st.st_size, st.st_mtime_ns).encode())
+    return h.hexdigest()[:32]
+
+
+def resolve_data(task: str, data: dict) -> dict:
+    """The data spec a trainable gets: defaults filled, local folders pinned to the task."""
+    spec = get_task(task)
+    out = dict(data)
+    if out["source"] == "synthetic":
+        out.setdefault("seed", 0)
+        out.setdefault("n_train", spec.train_size)
+        out.setdefault("n_test", spec.test_size)
+    elif out["source"] == "hub" and spec.hub:
+        out.setdefault("repo", spec.hub[0])
+        out.setdefault("config", spec.hub[1])
+    elif out["source"] == "local":
+        out["dir"] = str(task_folder(task, out["dir"]))
+    return out
+
+
+def data_identity(data: dict) -> dict:
+    """The part of a resolved data spec that decides the data a node trains on."""
+    if data["source"] != "local":
+        return data
+    ident = {k: v for k, v in data.items() if k != "dir"}
+    folder = Path(data["dir"])
+    ident["files"] = (
+        folder_fingerprint(folder) if folder.is_dir() else f"missing:{os.fspath(folder)}"
+    )
+    return ident

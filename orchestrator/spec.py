@@ -1,0 +1,478 @@
+"""Sweep files: YAML in, a typed and validated ``SweepSpec`` out.
+
+Every problem of a file is collected and reported at once, each naming the file, the key path and
+what would be right, so a user fixes a sweep in one pass and before any trial starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestrator.methods import METHODS, STL
+from trainables.tasks.registry import BENCHMARKS, TASKS
+
+# Hyperparameters a sweep may set, with the defaults every method starts from.
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "lr": 1e-4,
+    "epochs": 30,
+    "batch_size": 32,
+    "max_length": None,  # None: the task's own (128; MultiRC 324; ReCoRD 256)
+    "patience": 5,  # None: no early stopping, the best epoch is kept
+    "warmup_ratio": 0.0,
+    "weight_decay": 0.0,
+    "select": "loss",  # what picks the best epoch on dev: "loss" or "score"
+    "train_limit": None,  # subsample the train split to this many rows
+    "max_steps": None,  # joint and few-shot runs count steps instead of epochs
+    "eval_every": None,  # steps between dev evaluations when max_steps is set
+    "reduction_factor": 16,
+}
+
+DATA_SOURCES = ("hub", "local", "synthetic")
+DATA_KEYS = {"source", "dir", "seed", "n_train", "n_test", "k"}
+TOP_KEYS = {
+    "sweep",
+    "description",
+    "backbone",
+    "benchmarks",
+    "training",
+    "methods",
+    "sources",
+    "resources",
+    "retries",
+}
+BENCHMARK_KEYS = {"tasks", "seeds", "task_seeds", "data", "task_data"}
+METHOD_EXTRA_KEYS = {"seeds", "per_task", "per_benchmark", "resources"}
+RESOURCE_KEYS = {"cpu", "gpu"}
+SOURCES_KEYS = {"method", "seed"}
+
+
+class SpecError(Exception):
+    """A sweep file with problems; ``problems`` lists them all as 'key.path: message'."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {p}" for p in problems))
+
+
+@dataclass
+class BenchmarkSpec:
+    """One benchmark of a sweep: its tasks, seeds per task and data spec per task."""
+
+    name: str
+    tasks: list[str]
+    seeds: dict[str, list[int]]
+    data: dict[str, dict]
+
+
+@dataclass
+class MethodSpec:
+    """One method of a sweep with its overrides."""
+
+    name: str
+    kind: str
+    hparams: dict
+    seeds: list[int] | None = None
+    per_task: dict[str, dict] = field(default_factory=dict)
+    per_benchmark: dict[str, dict] = field(default_factory=dict)
+    resources: dict | None = None
+
+
+@dataclass
+class SweepSpec:
+    """A validated sweep file."""
+
+    name: str
+    path: str
+    backbone: str
+    benchmarks: dict[str, BenchmarkSpec]
+    training: dict
+    methods: dict[str, MethodSpec]
+    source_method: str = "adapter"
+    source_seed: int = 0
+    resources: dict = field(default_factory=lambda: {"cpu": 1, "gpu": 0})
+    retries: int = 1
+    description: str = ""
+
+    def hparams(self, method: str, benchmark: str, task: str | None) -> dict:
+        """The resolved hyperparameters of ``method`` on ``task`` (or a joint node's benchmark)."""
+        m = self.methods.get(method)
+        resolved = dict(TRAINING_DEFAULTS)
+        resolved.update(METHODS[method].defaults)
+        resolved.update(self.training)
+        if m is not None:
+            resolved.update(m.hparams)
+            resolved.update(m.per_benchmark.get(benchmark, {}))
+            if task is not None:
+                resolved.update(m.per_task.get(task, {}))
+        if resolved["max_length"] is None:
+            tasks = [task] if task else self.benchmarks[benchmark].tasks
+            resolved["max_length"] = max(TASKS[t].max_length for t in tasks)
+        return resolved
+
+    def method_resources(self, method: str) -> dict:
+        """The resources one trial of ``method`` asks for."""
+        res = dict(self.resources)
+        m = self.methods.get(method)
+        if m is not None and m.resources:
+            res.update(m.resources)
+        return res
+
+
+class _Checker:
+    """Collects problems with their key paths."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.problems.append(f"{key}: {message}" if key else message)
+
+    def mapping(self, value: Any, key: str) -> dict | None:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.add(key, f"expected a mapping, got {_show(value)}")
+            return None
+        return value
+
+    def known_keys(self, value: dict, allowed: set[str], key: str) -> None:
+        for k in value:
+            if k not in allowed:
+                hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+                fix = (
+                    f"did you mean {hint[0]!r}?"
+                    if hint
+                    else f"allowed: {', '.join(sorted(allowed))}"
+                )
+                self.add(_join(key, k), f"unknown key; {fix}")
+
+    def seeds(self, value: Any, key: str) -> list[int] | None:
+        if not isinstance(value, list) or not all(_is_int(s) and s >= 0 for s in value):
+            self.add(key, f"expected a list of non-negative integers, got {_show(value)}")
+            return None
+        if not value:
+            self.add(key, "the seed list is empty; give at least one seed, e.g. [0]")
+            return None
+        if len(set(value)) != len(value):
+            self.add(key, f"seeds repeat: {value}")
+        return list(value)
+
+    def hparams(self, value: dict, key: str, extra: set[str] = frozenset()) -> dict:
+        """Validate the hyperparameter keys of ``value``; returns only those."""
+        out = {}
+        for k, v in value.items():
+            if k in extra:
+                continue
+            path = _join(key, k)
+            if k not in TRAINING_DEFAULTS:
+                allowed = set(TRAINING_DEFAULTS) | extra
+                hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+                fix = (
+                    f"did you mean {hint[0]!r}?"
+                    if hint
+                    else f"allowed: {', '.join(sorted(allowed))}"
+                )
+                self.add(path, f"unknown key; {fix}")
+                continue
+            problem = _check_hparam(k, v)
+            if problem:
+                self.add(path, problem)
+            else:
+                out[k] = float(v) if k in _FLOAT_KEYS else v
+        return out
+
+    def resources(self, value: Any, key: str) -> dict | None:
+        value = self.mapping(value, key)
+        if value is None:
+            return None
+        self.known_keys(value, RESOURCE_KEYS, key)
+        out = {}
+        for k in RESOURCE_KEYS & set(value):
+            v = value[k]
+            if not _is_number(v) or v < 0:
+                self.add(_join(key, k), f"expected a non-negative number, got {_show(v)}")
+            elif k == "gpu" and v > 1 and not float(v).is_integer():
+                self.add(_join(key, k), f"a fraction of a GPU must be at most 1, got {v}")
+            else:
+                out[k] = v
+        return out
+
+
+_FLOAT_KEYS = {"lr", "warmup_ratio", "weight_decay"}
+
+
+def _check_hparam(key: str, v: Any) -> str | None:
+    """A message when ``v`` is not a valid value for hyperparameter ``key``."""
+    if key == "lr":
+        return None if _is_number(v) and v > 0 else f"expected a positive number, got {_show(v)}"
+    if key in ("epochs", "batch_size", "reduction_factor"):
+        return None if _is_int(v) and v > 0 else f"expected a positive integer, got {_show(v)}"
+    if key in ("max_length", "train_limit", "max_steps", "eval_every"):
+        ok = v is None or (_is_int(v) and v > 0)
+        return None if ok else f"expected a positive integer or null, got {_show(v)}"
+    if key == "patience":
+        ok = v is None or (_is_int(v) and v > 0)
+        return (
+            None
+            if ok
+            else f"expected a positive integer, or null for no early stopping, got {_show(v)}"
+        )
+    if key == "warmup_ratio":
+        ok = _is_number(v) and 0 <= v < 1
+        return None if ok else f"expected a number in [0, 1), got {_show(v)}"
+    if key == "weight_decay":
+        return (
+            None if _is_number(v) and v >= 0 else f"expected a non-negative number, got {_show(v)}"
+        )
+    if key == "select":
+        return None if v in ("loss", "score") else f"expected 'loss' or 'score', got {_show(v)}"
+    return None
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _show(v: Any) -> str:
+    return f"{v!r} ({type(v).__name__})"
+
+
+def _join(key: str, sub: Any) -> str:
+    return f"{key}.{sub}" if key else str(sub)
+
+
+def load_spec(path: str | os.PathLike) -> SweepSpec:
+    """Read and validate a sweep file; raises SpecError naming every problem."""
+    path = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise SpecError(path, [f"cannot read the file: {e.strerror or e}"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise SpecError(path, [f"{where}invalid YAML: {problem}"]) from None
+    return parse_spec(raw, path)
+
+
+def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
+    """Validate an already parsed sweep document."""
+    c = _Checker()
+    if not isinstance(raw, dict):
+        raise SpecError(path, [f"the file must be a mapping of keys, got {_show(raw)}"])
+    c.known_keys(raw, TOP_KEYS, "")
+    for k in ("sweep", "backbone", "benchmarks", "methods"):
+        if k not in raw:
+            c.add(k, "missing; a sweep needs sweep, backbone, benchmarks and methods")
+    name = raw.get("sweep", "")
+    if "sweep" in raw and (
+        not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum()
+    ):
+        c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {_show(name)}")
+    backbone = raw.get("backbone", "")
+    if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
+        c.add("backbone", f"expected a model name such as 'roberta-base', got {_show(backbone)}")
+
+    training = c.hparams(c.mapping(raw.get("training"), "training") or {}, "training")
+    base_dir = Path(path).parent if path != "<sweep>" else Path.cwd()
+    benchmarks = _parse_benchmarks(c, raw.get("benchmarks"), base_dir)
+    methods = _parse_methods(c, raw.get("methods"), benchmarks)
+
+    sources = c.mapping(raw.get("sources"), "sources") or {}
+    c.known_keys(sources, SOURCES_KEYS, "sources")
+    source_method = sources.get("method", "adapter")
+    if source_method not in METHODS or METHODS[source_method].kind != STL:
+        stl = [m for m, d in METHODS.items() if d.kind == STL]
+        c.add(
+            "sources.method",
+            f"expected a stage-one method ({', '.join(stl)}), got {_show(source_method)}",
+        )
+    source_seed = sources.get("seed", 0)
+    if not _is_int(source_seed) or source_seed < 0:
+        c.add("sources.seed", f"expected a non-negative integer, got {_show(source_seed)}")
+
+    resources = {"cpu": 1, "gpu": 0}
+    resources.update(c.resources(raw.get("resources"), "resources") or {})
+    retries = raw.get("retries", 1)
+    if not _is_int(retries) or retries < 0:
+        c.add("retries", f"expected a non-negative integer, got {_show(retries)}")
+    description = raw.get("description", "")
+
+    if c.problems:
+        raise SpecError(path, c.problems)
+    return SweepSpec(
+        name=name,
+        path=path,
+        backbone=backbone,
+        benchmarks=benchmarks,
+        training=training,
+        methods=methods,
+        source_method=source_method,
+        source_seed=source_seed,
+        resources=resources,
+        retries=retries,
+        description=str(description or ""),
+    )
+
+
+def _parse_benchmarks(c: _Checker, raw: Any, base_dir: Path) -> dict[str, BenchmarkSpec]:
+    raw = c.mapping(raw, "benchmarks")
+    if raw is None:
+        return {}
+    if not raw and raw is not None:
+        c.add("benchmarks", "no benchmark given; e.g. benchmarks: {glue: {seeds: [0]}}")
+    out = {}
+    for bname, braw in raw.items():
+        key = f"benchmarks.{bname}"
+        if bname not in BENCHMARKS:
+            c.add(key, f"unknown benchmark; known: {', '.join(sorted(BENCHMARKS))}")
+            continue
+        braw = c.mapping(braw, key)
+        if braw is None:
+            continue
+        c.known_keys(braw, BENCHMARK_KEYS, key)
+        known = BENCHMARKS[bname]
+        tasks = braw.get("tasks", list(known))
+        if not isinstance(tasks, list) or not tasks:
+            c.add(f"{key}.tasks", f"expected a non-empty list of tasks, got {_show(tasks)}")
+            continue
+        bad = [t for t in tasks if t not in known]
+        for t in bad:
+            c.add(f"{key}.tasks", f"unknown task {t!r} for {bname}; known: {', '.join(known)}")
+        tasks = [t for t in known if t in tasks]  # the paper's order
+        seeds_raw = braw.get("seeds")
+        if seeds_raw is None:
+            c.add(f"{key}.seeds", "missing; give the seeds to run, e.g. seeds: [0, 1, 2]")
+            default_seeds = [0]
+        else:
+            default_seeds = c.seeds(seeds_raw, f"{key}.seeds") or [0]
+        seeds = {t: default_seeds for t in tasks}
+        task_seeds = c.mapping(braw.get("task_seeds"), f"{key}.task_seeds") or {}
+        for t, s in task_seeds.items():
+            if t not in tasks:
+                c.add(
+                    f"{key}.task_seeds.{t}", f"not a task of this sweep; tasks: {', '.join(tasks)}"
+                )
+                continue
+            seeds[t] = c.seeds(s, f"{key}.task_seeds.{t}") or default_seeds
+        data = c.mapping(braw.get("data"), f"{key}.data") or {}
+        task_data = c.mapping(braw.get("task_data"), f"{key}.task_data") or {}
+        per_task = {}
+        for t in tasks:
+            merged = dict(data)
+            merged.update(c.mapping(task_data.get(t), f"{key}.task_data.{t}") or {})
+            where = f"{key}.task_data.{t}" if t in task_data else f"{key}.data"
+            per_task[t] = _check_data(c, merged, where, bname, base_dir)
+        for t in task_data:
+            if t not in tasks:
+                c.add(
+                    f"{key}.task_data.{t}", f"not a task of this sweep; tasks: {', '.join(tasks)}"
+                )
+        out[bname] = BenchmarkSpec(bname, tasks, seeds, per_task)
+    return out
+
+
+def _check_data(c: _Checker, data: dict, key: str, benchmark: str, base_dir: Path) -> dict:
+    c.known_keys(data, DATA_KEYS, key)
+    default_source = "synthetic" if benchmark == "synthetic" else "hub"
+    source = data.get("source", default_source)
+    out = {k: v for k, v in data.items() if k in DATA_KEYS}
+    out["source"] = source
+    if source not in DATA_SOURCES:
+        c.add(f"{key}.source", f"expected one of {', '.join(DATA_SOURCES)}, got {_show(source)}")
+        return out
+    if source == "local":
+        d = data.get("dir")
+        if not isinstance(d, str) or not d:
+            c.add(
+                f"{key}.dir",
+                "missing; a local data source needs dir: PATH (relative to the sweep file)",
+            )
+            return out
+        resolved = Path(os.path.expandvars(os.path.expanduser(d)))
+        if not resolved.is_absolute():
+            resolved = (base_dir / resolved).resolve()
+        if not resolved.is_dir():
+            c.add(
+                f"{key}.dir",
+                f"no such directory: {resolved} (relative paths start at the sweep file's folder)",
+            )
+        out["dir"] = str(resolved)
+    if source == "synthetic" and benchmark != "synthetic":
+        c.add(
+            f"{key}.source",
+            f"'synthetic' data exists only for the synthetic benchmark, not {benchmark}",
+        )
+    for k in ("seed", "n_train", "n_test", "k"):
+        if k in data:
+            v = data[k]
+            ok = _is_int(v) and (v >= 0 if k == "seed" else v > 0)
+            if not ok:
+                sign = "non-negative" if k == "seed" else "positive"
+                c.add(f"{key}.{k}", f"expected a {sign} integer, got {_show(v)}")
+    return out
+
+
+def _parse_methods(
+    c: _Checker, raw: Any, benchmarks: dict[str, BenchmarkSpec]
+) -> dict[str, MethodSpec]:
+    raw = c.mapping(raw, "methods")
+    if raw is None:
+        return {}
+    if not raw:
+        c.add("methods", "no method given; e.g. methods: {adapter: {lr: 3.0e-4}}")
+    all_tasks = {t for b in benchmarks.values() for t in b.tasks}
+    out = {}
+    for mname, mraw in raw.items():
+        key = f"methods.{mname}"
+        if mname not in METHODS:
+            hint = difflib.get_close_matches(str(mname), sorted(METHODS), n=1)
+            fix = f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(METHODS)}"
+            c.add(key, f"unknown method; {fix}")
+            continue
+        mraw = c.mapping(mraw, key)
+        if mraw is None:
+            continue
+        hparams = c.hparams(mraw, key, extra=METHOD_EXTRA_KEYS)
+        seeds = c.seeds(mraw["seeds"], f"{key}.seeds") if "seeds" in mraw else None
+        per_task = {}
+        for t, v in (c.mapping(mraw.get("per_task"), f"{key}.per_task") or {}).items():
+            if t not in all_tasks:
+                c.add(
+                    f"{key}.per_task.{t}",
+                    f"not a task of this sweep; tasks: {', '.join(sorted(all_tasks))}",
+                )
+            per_task[t] = c.hparams(
+                c.mapping(v, f"{key}.per_task.{t}") or {}, f"{key}.per_task.{t}"
+            )
+        per_benchmark = {}
+        for b, v in (c.mapping(mraw.get("per_benchmark"), f"{key}.per_benchmark") or {}).items():
+            if b not in benchmarks:
+                c.add(
+                    f"{key}.per_benchmark.{b}",
+                    f"not a benchmark of this sweep; benchmarks: {', '.join(benchmarks)}",
+                )
+            per_benchmark[b] = c.hparams(
+                c.mapping(v, f"{key}.per_benchmark.{b}") or {}, f"{key}.per_benchmark.{b}"
+            )
+        resources = (
+            c.resources(mraw["resources"], f"{key}.resources") if "resources" in mraw else None
+        )
+        out[mname] = MethodSpec(
+            mname, METHODS[mname].kind, hparams, seeds, per_task, per_benchmark, resources
+        )
+    return out

@@ -1,0 +1,1 @@
+"""Task registry, loaders, the synthetic benchmark and metrics."""
