@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.commands import params, plan, run, status, table
+from orchestrator.commands import params, plan, plot, run, status, table
 from orchestrator.spec import SpecError
 
-VERBS = {"plan": plan, "run": run, "status": status, "params": params, "table": table}
+VERBS = {"plan": plan, "run": run, "status": status, "params": params, "table": table, "plot": plot}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         for p in e.problems:
             print(f"  {e.path}: {p}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head and the like
+        return 0
     except KeyboardInterrupt:
         print(
             "interrupted; finished nodes are committed, run the same command to go on",

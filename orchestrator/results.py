@@ -162,26 +162,9 @@ def grid(df, benchmark: str | None = None, split: str = "test", std: bool = Fals
     """
     import pandas as pd
 
-    from orchestrator.methods import METHODS
-    from trainables.tasks.registry import BENCHMARKS
+    from orchestrator.tables import build_table
 
-    df = latest(df)
-    if df.empty:
-        return pd.DataFrame()
-    df = df[df["status"] == "done"]
-    if benchmark is not None:
-        df = df[df["benchmark"] == benchmark]
-    benches = list(dict.fromkeys(df["benchmark"]))
-    order = [t for b in benches for t in BENCHMARKS.get(b, ()) if t in set(df["task"])]
-    order = list(dict.fromkeys(order)) + sorted(set(df["task"]) - set(order))
-    col = "score" if split == "test" else "dev_score"
-    table = df.pivot_table(index="method", columns="task", values=col, aggfunc="mean")
-    table = table.reindex(columns=order)
-    rows = [m for m in METHODS if m in table.index]
-    table = table.reindex(rows)
-    table["Avg."] = table[order].mean(axis=1, skipna=False)
-    if std:
-        spread = df.pivot_table(index="method", columns="task", values=col, aggfunc="std")
-        spread = spread.reindex(index=rows, columns=order)
-        table = pd.concat({"mean": table, "std": spread}, axis=1)
-    return table
+    t = build_table(df, benchmark=benchmark, split=split)
+    if not std or t.mean.empty:
+        return t.mean
+    return pd.concat({"mean": t.mean, "std": t.std}, axis=1)

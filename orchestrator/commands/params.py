@@ -13,8 +13,12 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
+    import logging
+
     from trainables.params import count_params
 
+    # adapters warns once per model build that no adapter is active: true, and beside the point.
+    logging.getLogger("adapters").setLevel(logging.ERROR)
     rows = count_params(args.backbone, args.sources)
     if args.json:
         print(
@@ -28,4 +32,8 @@ def main(args) -> int:
     for r in rows:
         t = f"{r['transfer_params']:,}" if r["transfer_params"] is not None else "-"
         print(f"{r['method']:<22} {r['kind']:<9} {r['trainable_params']:>14,} {t:>12}")
+    by = {r["method"]: r["transfer_params"] for r in rows}
+    if by.get("scalearn") and by.get("adapter_fusion"):
+        ratio = 100 * by["scalearn"] / by["adapter_fusion"]
+        print(f"ScaLearn's transfer layer is {ratio:.2f} % of AdapterFusion's")
     return 0

@@ -1,21 +1,31 @@
-"""``table DIR``: the results grid, methods by tasks."""
+"""``table DIR``: the results as the paper's grid, optionally beside the paper's numbers."""
 
 from __future__ import annotations
 
 from orchestrator import results
+from orchestrator.tables import build_table, render
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("table", help="the results as the paper's grid")
     p.add_argument("dir", help="results/<sweep>")
-    p.add_argument("--benchmark", default=None)
+    p.add_argument("--benchmark", default=None, help="one benchmark of the sweep")
+    p.add_argument("--format", choices=("md", "csv", "latex"), default="md")
     p.add_argument("--split", choices=("test", "dev"), default="test")
     p.add_argument("--std", action="store_true", help="show the std over seeds")
+    p.add_argument(
+        "--compare-paper",
+        action="store_true",
+        help="put the paper's number and the difference beside each cell",
+    )
 
 
 def main(args) -> int:
-    g = results.grid(
-        results.load(args.dir), benchmark=args.benchmark, split=args.split, std=args.std
+    t = build_table(
+        results.load(args.dir),
+        benchmark=args.benchmark,
+        split=args.split,
+        compare_paper=args.compare_paper,
     )
-    print(g.round(2).to_string(na_rep="-") if not g.empty else f"no finished rows in {args.dir}")
+    print(render(t, fmt=args.format, std=args.std))
     return 0

@@ -118,3 +118,18 @@ def benchmark_tasks(benchmark: str) -> tuple[str, ...]:
         raise KeyError(
             f"unknown benchmark {benchmark!r}; known: {', '.join(sorted(BENCHMARKS))}"
         ) from None
+
+
+# How the paper's tables name the tasks.
+_DISPLAY = {
+    "cola": "CoLA", "sst2": "SST-2", "mrpc": "MRPC", "qqp": "QQP", "stsb": "STS-B",
+    "mnli": "MNLI", "qnli": "QNLI", "rte": "RTE", "boolq": "BoolQ", "cb": "CB", "copa": "COPA",
+    "multirc": "MultiRC", "record": "ReCoRD", "wic": "WiC", "wsc": "WSC", "sectors": "Sectors",
+    "pillars_1d": "Pillars 1D", "subpillars_1d": "Subpillars 1D", "pillars_2d": "Pillars 2D",
+    "subpillars_2d": "Subpillars 2D",
+}
+
+
+def display_name(task: str) -> str:
+    """The task's name as the paper's tables print it."""
+    return _DISPLAY.get(task, task)

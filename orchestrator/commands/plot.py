@@ -1,0 +1,49 @@
+"""``plot DIR --out FILE``: Figure 1 and the grid heatmap, or learned omegas of a target."""
+
+from __future__ import annotations
+
+import sys
+
+from orchestrator import results
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("plot", help="draw results (png, pdf or svg)")
+    p.add_argument("dir", help="results/<sweep>")
+    p.add_argument("--out", required=True, help="the figure file: .png, .pdf or .svg")
+    p.add_argument(
+        "--kind",
+        default="overview",
+        choices=("overview", "grid", "omegas"),
+        help="overview: average score against transfer parameters and the grid "
+        "heatmap; omegas: ScaLearn's learned scaling per source and layer",
+    )
+    p.add_argument("--benchmark", default=None)
+    p.add_argument("--target", default=None, help="with --kind omegas: the target task")
+    p.add_argument("--method", default="scalearn", help="with --kind omegas: the ScaLearn variant")
+
+
+def main(args) -> int:
+    from orchestrator.plots import plot
+
+    if not args.out.lower().endswith((".png", ".pdf", ".svg")):
+        print(f"error: --out {args.out}: expected a .png, .pdf or .svg file", file=sys.stderr)
+        return 2
+    df = results.load(args.dir)
+    if df.empty:
+        print(f"error: no results in {args.dir}", file=sys.stderr)
+        return 2
+    try:
+        path = plot(
+            df,
+            args.out,
+            kind=args.kind,
+            benchmark=args.benchmark,
+            target=args.target,
+            method=args.method,
+        )
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0

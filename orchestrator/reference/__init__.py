@@ -1,0 +1,1 @@
+"""The paper's published tables, shipped as reference data for ``table --compare-paper``."""

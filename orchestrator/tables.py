@@ -1,0 +1,188 @@
+"""The paper's tables from a results frame: grouped rows, ordered columns, the paper's numbers.
+
+Rows are methods in the paper's groups and order (STL; joint MTL; two-stage transfer), columns the
+benchmark's tasks in the paper's order plus Avg.; a cell is the mean over seeds on the 0-100 scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+
+import pandas as pd
+
+from orchestrator.methods import GROUPS, METHODS
+from orchestrator.results import latest
+from trainables.tasks.registry import BENCHMARKS, display_name
+
+PAPER_CSV = "scalearn_paper_tables.csv"
+
+
+def paper_reference() -> pd.DataFrame:
+    """The paper's published numbers: benchmark, backbone, group, system, task, score."""
+    with resources.files("orchestrator.reference").joinpath(PAPER_CSV).open() as f:
+        return pd.read_csv(f)
+
+
+@dataclass
+class Table:
+    """A results grid with its seed counts and notes, ready to render."""
+
+    benchmark: str | None
+    tasks: list[str]
+    methods: list[str]
+    mean: pd.DataFrame  # method x (tasks + Avg.)
+    std: pd.DataFrame
+    n: pd.DataFrame  # seeds behind each cell
+    paper: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def build_table(
+    df: pd.DataFrame, benchmark: str | None = None, split: str = "test", compare_paper: bool = False
+) -> Table:
+    """Aggregate done rows over seeds into a Table for one benchmark (or all when None)."""
+    df = latest(df)
+    df = df[df["status"] == "done"] if not df.empty else df
+    if benchmark is not None and not df.empty:
+        df = df[df["benchmark"] == benchmark]
+    if df.empty:
+        empty = pd.DataFrame()
+        return Table(benchmark, [], [], empty, empty, empty, notes=["no finished rows"])
+    benches = [benchmark] if benchmark else list(dict.fromkeys(df["benchmark"]))
+    present = set(df["task"])
+    tasks = list(dict.fromkeys(t for b in benches for t in BENCHMARKS.get(b, ()) if t in present))
+    tasks += sorted(present - set(tasks))
+    methods = [m for m in METHODS if m in set(df["method"])]
+    col = "score" if split == "test" else "dev_score"
+    g = df.groupby(["method", "task"])[col]
+    mean = g.mean().unstack().reindex(index=methods, columns=tasks)
+    std = g.std(ddof=1).unstack().reindex(index=methods, columns=tasks)
+    n = g.count().unstack().reindex(index=methods, columns=tasks).fillna(0).astype(int)
+    mean["Avg."] = mean[tasks].mean(axis=1, skipna=False)
+    notes = []
+    for m in methods:
+        missing = [display_name(t) for t in tasks if n.loc[m, t] == 0]
+        if missing:
+            notes.append(
+                f"{METHODS[m].display}: Avg. left empty, no result for {', '.join(missing)}"
+            )
+    uneven = [t for t in tasks if n[t][n[t] > 0].nunique() > 1]
+    if uneven:
+        notes.append(
+            "seed counts differ within "
+            + ", ".join(display_name(t) for t in uneven)
+            + "; cells with fewer seeds than their column show (n=...)"
+        )
+    paper = _paper_cells(benches, methods, tasks) if compare_paper else None
+    if compare_paper and len(benches) != 1:
+        notes.append("--compare-paper needs one benchmark; use --benchmark")
+    return Table(benchmark, tasks, methods, mean, std, n, paper, notes)
+
+
+def _paper_cells(benches: list[str], methods: list[str], tasks: list[str]) -> pd.DataFrame | None:
+    if len(benches) != 1:
+        return None
+    ref = paper_reference()
+    ref = ref[ref["benchmark"] == benches[0]]
+    by_system = {METHODS[m].display: m for m in methods}
+    by_task = {display_name(t): t for t in tasks}
+    by_task["Avg."] = "Avg."
+    out = pd.DataFrame(index=methods, columns=[*tasks, "Avg."], dtype=float)
+    for r in ref.itertuples():
+        if r.system in by_system and r.task in by_task:
+            out.loc[by_system[r.system], by_task[r.task]] = float(r.score)
+    return out
+
+
+def _cell(t: Table, m: str, col: str, std: bool) -> str:
+    v = t.mean.loc[m, col]
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        text = ""
+    else:
+        text = f"{v:.2f}"
+        if std and col != "Avg.":
+            s = t.std.loc[m, col]
+            text += f" ± {s:.2f}" if not math.isnan(s) else " ± -"
+        if col != "Avg.":
+            n = int(t.n.loc[m, col])
+            if n < int(t.n[col].max()):
+                text += f" (n={n})"
+    if t.paper is not None:
+        p = t.paper.loc[m, col]
+        if not math.isnan(p):
+            diff = f", {v - p:+.2f}" if text and not math.isnan(v) else ""
+            text = f"{text} [paper {p:.2f}{diff}]".strip()
+    return text
+
+
+def table_rows(t: Table, std: bool = False) -> list[list[str]]:
+    """Header plus one row per method: group, method, cells."""
+    header = ["Group", "Method", *[display_name(c) for c in t.tasks], "Avg."]
+    rows = [header]
+    for m in t.methods:
+        rows.append(
+            [
+                GROUPS[METHODS[m].kind],
+                METHODS[m].display,
+                *[_cell(t, m, c, std) for c in [*t.tasks, "Avg."]],
+            ]
+        )
+    return rows
+
+
+def render(t: Table, fmt: str = "md", std: bool = False) -> str:
+    """The table as Markdown, CSV or LaTeX, notes below it."""
+    if not t.methods:
+        return "\n".join(t.notes)
+    rows = table_rows(t, std)
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows)
+        return buf.getvalue()
+    if fmt == "latex":
+        return _latex(rows, t.notes)
+    return _markdown(rows, t.notes)
+
+
+def _markdown(rows: list[list[str]], notes: list[str]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+
+    def line(r: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+
+    out = [line(rows[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    last_group = None
+    for r in rows[1:]:
+        shown = r[0] if r[0] != last_group else ""
+        last_group = r[0]
+        out.append(line([shown, *r[1:]]))
+    return "\n".join(out + [""] + [f"Note: {n}" for n in notes]).rstrip()
+
+
+def _latex(rows: list[list[str]], notes: list[str]) -> str:
+    def esc(s: str) -> str:
+        return s.replace("±", r"$\pm$").replace("_", r"\_").replace("%", r"\%")
+
+    cols = len(rows[0]) - 1
+    out = [
+        r"\begin{tabular}{l" + "r" * (cols - 1) + "}",
+        r"\toprule",
+        " & ".join(esc(c) for c in rows[0][1:]) + r" \\",
+        r"\midrule",
+    ]
+    last_group = None
+    for r in rows[1:]:
+        if r[0] != last_group:
+            if last_group is not None:
+                out.append(r"\midrule")
+            out.append(rf"\multicolumn{{{cols}}}{{l}}{{\textit{{{esc(r[0])}}}}} \\")
+            last_group = r[0]
+        out.append(" & ".join(esc(c) for c in r[1:]) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}"]
+    out += [f"% {n}" for n in notes]
+    return "\n".join(out)
