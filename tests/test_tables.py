@@ -1,0 +1,150 @@
+"""Tables shaped like the paper's: order, groups, seeds behind cells, Avg., the paper's numbers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestrator import results
+from orchestrator.tables import build_table, paper_reference, render
+
+
+def add(
+    res,
+    node,
+    method,
+    task,
+    seed,
+    score,
+    benchmark="glue",
+    kind="stl",
+    extra=None,
+    simulated=False,
+    finished=2.0,
+    status="done",
+):
+    results.write_node_rows(
+        res,
+        "s",
+        node,
+        [
+            {
+                "sweep": "s",
+                "run_id": "r",
+                "node_id": node,
+                "kind": kind,
+                "method": method,
+                "benchmark": benchmark,
+                "task": task,
+                "seed": seed,
+                "backbone": "roberta-base",
+                "status": status,
+                "score": score,
+                "dev_score": score - 1,
+                "started_at": 1.0,
+                "finished_at": finished,
+                "simulated": simulated,
+                "transfer_params": 73728,
+                "extra": extra or {},
+            }
+        ],
+    )
+
+
+@pytest.fixture
+def res(tmp_path):
+    r = str(tmp_path / "results")
+    add(r, "a-rte-0", "adapter", "rte", 0, 70.0)
+    add(r, "a-rte-1", "adapter", "rte", 1, 74.0)
+    add(r, "a-cola-0", "adapter", "cola", 0, 60.0)
+    add(r, "a-cola-1", "adapter", "cola", 1, 62.0)
+    add(r, "s-rte-0", "scalearn", "rte", 0, 80.0, kind="transfer")
+    add(r, "s-cola-0", "scalearn", "cola", 0, 50.0, kind="transfer")
+    add(r, "s-cola-1", "scalearn", "cola", 1, 54.0, kind="transfer")
+    add(r, "f-rte-0", "full_ft", "rte", 0, 72.0)
+    add(r, "f-sim", "full_ft", "cola", 0, 99.0, simulated=True)
+    add(r, "f-fail", "full_ft", "cola", 1, 0.0, status="failed")
+    return r
+
+
+def test_grid_order_means_and_avg(res):
+    t = build_table(results.load(f"{res}/s"), benchmark="glue")
+    assert t.methods == ["full_ft", "adapter", "scalearn"]  # the paper's order and groups
+    assert t.tasks == ["rte", "cola"]  # GLUE's column order: ... MRPC, RTE, CoLA
+    assert t.mean.loc["adapter", "rte"] == 72.0 and t.mean.loc["adapter", "Avg."] == 66.5
+    assert t.mean.loc["scalearn", "cola"] == 52.0
+    assert t.n.loc["scalearn", "rte"] == 1
+    assert t.mean.isna().loc["full_ft", "Avg."], "Avg. stays empty when a task is missing"
+    assert any("Full FT: Avg. left empty, no result for CoLA" in n for n in t.notes)
+
+
+def test_markdown_shows_groups_std_and_uneven_seeds(res):
+    text = render(build_table(results.load(f"{res}/s"), benchmark="glue"), "md", std=True)
+    lines = text.splitlines()
+    assert [c.strip() for c in lines[0].split("|")[1:6]] == [
+        "Group",
+        "Method",
+        "RTE",
+        "CoLA",
+        "Avg.",
+    ]
+    adapter = next(line for line in lines if "| Adapter " in line)
+    assert "72.00 ± 2.83" in adapter and "66.50" in adapter
+    scalearn = next(line for line in lines if "| ScaLearn " in line)
+    assert "80.00 ± - (n=1)" in scalearn, "a cell with fewer seeds says how many"
+    assert "Two-stage transfer" in scalearn
+    assert "Note: seed counts differ within RTE" in text
+
+
+def test_compare_paper_puts_the_papers_number_and_difference_beside_each_cell(res):
+    ref = paper_reference()
+    paper_rte = ref[(ref.benchmark == "glue") & (ref.system == "Adapter") & (ref.task == "RTE")]
+    assert float(paper_rte.score.iloc[0]) == 72.89
+    t = build_table(results.load(f"{res}/s"), benchmark="glue", compare_paper=True)
+    text = render(t, "md")
+    adapter = next(line for line in text.splitlines() if "| Adapter " in line)
+    assert "72.00 [paper 72.89, -0.89]" in adapter
+    csv_text = render(t, "csv")
+    assert csv_text.splitlines()[0].startswith("Group,Method,RTE,CoLA,Avg.")
+    latex = render(t, "latex")
+    assert r"\begin{tabular}" in latex and r"\multicolumn" in latex
+
+
+def test_cli_table_and_plots_render(res, cli, tmp_path):
+    add(
+        res,
+        "s-rte-1",
+        "scalearn",
+        "rte",
+        1,
+        82.0,
+        kind="transfer",
+        extra={"transfer": {"omegas": [[0.1, 0.9], [0.3, 0.7]], "sources": ["rte", "cola"]}},
+    )
+    out = cli("table", f"{res}/s", "--benchmark", "glue", "--std", "--compare-paper")
+    assert out.returncode == 0, out.stderr
+    assert "[paper 72.89" in out.stdout
+    for kind, name in (("overview", "o.png"), ("grid", "g.svg"), ("omegas", "w.pdf")):
+        extra = ["--target", "rte"] if kind == "omegas" else []
+        out = cli("plot", f"{res}/s", "--out", str(tmp_path / name), "--kind", kind, *extra)
+        assert out.returncode == 0, out.stderr
+        assert (tmp_path / name).stat().st_size > 5000
+    png = (tmp_path / "o.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    out = cli(
+        "plot", f"{res}/s", "--out", str(tmp_path / "x.png"), "--kind", "omegas", "--target", "cola"
+    )
+    assert out.returncode == 2 and "no learned omegas" in out.stderr
+
+
+def test_omegas_are_averaged_over_seeds(res):
+    from orchestrator.plots import omegas_for
+
+    for seed, w in ((0, 0.2), (1, 0.4)):
+        extra = {"transfer": {"omegas": [[w, 1 - w]], "sources": ["rte", "cola"]}}
+        add(res, f"s-rte-{seed}", "scalearn", "rte", seed, 80.0, kind="transfer", extra=extra)
+    mat, names = omegas_for(results.load(f"{res}/s"), "rte")
+    assert names == ["rte", "cola"]
+    assert mat[0].tolist() == pytest.approx([0.3, 0.7])
+    assert json.loads(results.load(f"{res}/s").query("node_id == 's-rte-0'").extra.iloc[0])
