@@ -168,3 +168,27 @@ def grid(df, benchmark: str | None = None, split: str = "test", std: bool = Fals
     if not std or t.mean.empty:
         return t.mean
     return pd.concat({"mean": t.mean, "std": t.std}, axis=1)
+
+
+def record_training(results: str, sweep: str, node_id: str, info: dict) -> None:
+    """Note that a node trained to completion (before its commit): an audit trail of trainings.
+
+    One small file per event, so concurrent writers on shared storage never collide; reading the
+    folder tells how often each node was trained, e.g. to check that none trained twice.
+    """
+    fs, base = _fs(f"{results.rstrip('/')}/{sweep}/trainings")
+    fs.create_dir(base, recursive=True)
+    with fs.open_output_stream(f"{base}/{node_id}.{uuid.uuid4().hex[:8]}.json") as f:
+        f.write(json.dumps({"node_id": node_id, **info}, default=str).encode())
+
+
+def trainings(path: str) -> list[dict]:
+    """Every training-to-completion event of ``<results>/<sweep>``."""
+    fs, base = _fs(f"{path.rstrip('/')}/trainings")
+    sel = pafs.FileSelector(base, allow_not_found=True)
+    out = []
+    for info in fs.get_file_info(sel):
+        if info.type == pafs.FileType.File and info.base_name.endswith(".json"):
+            with fs.open_input_stream(info.path) as f:
+                out.append(json.loads(f.read().decode()))
+    return out

@@ -148,6 +148,7 @@ def run_sweep(
     speed: float = 1.0,
     verbose: bool = False,
     num_cpus: int | None = None,
+    simulate_failures: str | None = None,
 ) -> RunSummary:
     """Plan the sweep, skip what the store holds, run the rest on Ray Tune; returns a summary."""
     started = time.time()
@@ -200,6 +201,7 @@ def run_sweep(
         "run_id": run_id,
         "simulate": simulate,
         "speed": speed,
+        "fail": simulate_failures if simulate else None,
     }
     trainable = tune.with_resources(
         tune.with_parameters(run_node_trial, nodes=nodes, settings=settings), resources

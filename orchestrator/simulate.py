@@ -7,6 +7,7 @@ their ids, artifacts and rows, so they can never pass for, or stand in for, real
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -24,8 +25,27 @@ def fake_score(node_id: str, task: str) -> float:
     return 40.0 + 50.0 * int.from_bytes(digest[:4], "big") / 2**32
 
 
-def simulate_node(node: dict, out_dir: str, report, resume_from: str | None, speed: float) -> dict:
-    """Sleep ``cost / speed`` seconds in REPORTS steps, reporting and checkpointing each step."""
+class SimulatedFailure(RuntimeError):
+    """A failure asked for with ``run --simulate --simulate-failures PATTERN``."""
+
+
+def matches(node: dict, pattern: str | None) -> bool:
+    """Whether ``pattern`` (a glob over node ids and method/task/seed labels) names the node."""
+    if not pattern:
+        return False
+    label = f"{node['method']}/{node['task'] or node['benchmark']}/s{node['seed']}"
+    return any(
+        fnmatch.fnmatch(node["id"], p) or fnmatch.fnmatch(label, p) for p in pattern.split(",")
+    )
+
+
+def simulate_node(
+    node: dict, out_dir: str, report, resume_from: str | None, speed: float, fail: str | None = None
+) -> dict:
+    """Sleep ``cost / speed`` seconds in REPORTS steps, reporting and checkpointing each step.
+
+    Nodes matching ``fail`` raise after their first step, to rehearse failure handling.
+    """
     start_epoch = 0
     if resume_from:
         with open(os.path.join(resume_from, "state.json")) as f:
@@ -37,6 +57,8 @@ def simulate_node(node: dict, out_dir: str, report, resume_from: str | None, spe
         os.makedirs(ckpt, exist_ok=True)
         with open(os.path.join(ckpt, "state.json"), "w") as f:
             json.dump({"epoch": epoch}, f)
+        if matches(node, fail):
+            raise SimulatedFailure(f"simulated failure of {node['id']} in epoch {epoch}")
         if report is not None:
             report({"epoch": epoch, "dev_score": fake_score(node["id"], "dev")}, ckpt)
     for name in os.listdir(out_dir):

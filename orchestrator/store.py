@@ -30,6 +30,7 @@ from pathlib import Path
 import pyarrow.fs as pafs
 
 MARKER = "COMMIT.json"
+CLAIM = "CLAIM.json"
 ATTEMPTS = "attempts"
 # An uncommitted attempt older than this is a leftover of a crash, not a commit in progress.
 ORPHAN_AGE_S = 6 * 3600
@@ -37,7 +38,63 @@ ORPHAN_AGE_S = 6 * 3600
 COMMITTED_ORPHAN_AGE_S = 600
 
 
-class ArtifactStore:
+class ClaimMixin:
+    """Claims: who is training a node right now, so a second sweep waits instead of training it too.
+
+    A claim names its owner and an expiry time; the owner refreshes it while it trains. A claim
+    past its expiry belongs to a dead process and may be taken over; the owner itself (the same
+    run retrying the node after a lost worker) takes it over at once.
+    """
+
+    def claim_holder(self, node_id: str) -> dict | None:
+        """The current claim on a node, or None."""
+        try:
+            with self.fs.open_input_stream(self._path(node_id, CLAIM)) as f:
+                return json.loads(f.read().decode())
+        except (FileNotFoundError, OSError, json.JSONDecodeError):
+            return None
+
+    def claim(self, node_id: str, owner: str, ttl_s: float) -> bool:
+        """Try to claim a node for ``ttl_s`` seconds; True when ``owner`` holds it now."""
+        record = json.dumps(
+            {
+                "owner": owner,
+                "expires": time.time() + ttl_s,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            }
+        ).encode()
+        path = self._path(node_id, CLAIM)
+        self.fs.create_dir(self._path(node_id), recursive=True)
+        tmp = self._path(node_id, f".{CLAIM}.{uuid.uuid4().hex}.tmp")
+        with self.fs.open_output_stream(tmp) as f:
+            f.write(record)
+        if self._local:
+            try:
+                os.link(tmp, path)
+                os.unlink(tmp)
+                return True
+            except FileExistsError:
+                pass
+        holder = self.claim_holder(node_id)
+        if holder is not None and holder["owner"] != owner and _alive(holder):
+            self.fs.delete_file(tmp)
+            return False
+        self.fs.move(tmp, path)  # free, expired or our own: take it over
+        holder = self.claim_holder(node_id)
+        return holder is not None and holder["owner"] == owner
+
+    def release_claim(self, node_id: str, owner: str) -> None:
+        """Drop the claim if ``owner`` still holds it."""
+        holder = self.claim_holder(node_id)
+        if holder is not None and holder["owner"] == owner:
+            try:
+                self.fs.delete_file(self._path(node_id, CLAIM))
+            except (FileNotFoundError, OSError):
+                pass
+
+
+class ArtifactStore(ClaimMixin):
     """Committed training artifacts keyed by node id on a local path or a pyarrow filesystem."""
 
     def __init__(self, uri: str, filesystem: pafs.FileSystem | None = None):
@@ -215,6 +272,21 @@ class ArtifactStore:
             self.fs.delete_dir(info.path)
             removed += 1
         return removed
+
+
+def _alive(claim: dict) -> bool:
+    """Whether a claim's holder may still be training: not expired, and, when it ran on this
+    machine, its process still exists."""
+    if claim["expires"] <= time.time():
+        return False
+    if claim.get("host") == socket.gethostname() and claim.get("pid"):
+        try:
+            os.kill(int(claim["pid"]), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return True
 
 
 def _default_cache() -> str:

@@ -10,13 +10,18 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 
-from orchestrator.results import has_rows, write_node_rows
+from orchestrator.results import has_rows, record_training, write_node_rows
 from orchestrator.store import ArtifactStore
 
 ROWS_FILE = "rows.json"
 NODE_FILE = "node.json"
+# A claim lives this long unless refreshed; the trainer refreshes it every quarter of that.
+CLAIM_TTL_S = float(os.environ.get("SCALEARN_CLAIM_TTL", "40"))
+CLAIM_POLL_S = 1.0
 
 
 def rows_for(
@@ -76,6 +81,34 @@ def rows_from_store(store: ArtifactStore, node: dict, *, run_id: str, sweep: str
     )
 
 
+@contextmanager
+def holding_claim(store: ArtifactStore, node_id: str, owner: str):
+    """Keep the node's claim fresh while the body runs; release it after."""
+    stop = threading.Event()
+
+    def refresh():
+        while not stop.wait(CLAIM_TTL_S / 4):
+            store.claim(node_id, owner, CLAIM_TTL_S)
+
+    t = threading.Thread(target=refresh, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
+        store.release_claim(node_id, owner)
+
+
+def wait_for_claim(store: ArtifactStore, node_id: str, owner: str) -> bool:
+    """Claim the node, waiting while another live process trains it; False once it is committed."""
+    while not store.is_committed(node_id):
+        if store.claim(node_id, owner, CLAIM_TTL_S):
+            return True
+        time.sleep(CLAIM_POLL_S)
+    return False
+
+
 def run_node_trial(config: dict, nodes: dict, settings: dict) -> None:
     """The Ray Tune function trainable: config names the node; ``nodes`` is the plan."""
     from ray import tune
@@ -83,14 +116,24 @@ def run_node_trial(config: dict, nodes: dict, settings: dict) -> None:
     node = nodes[config["node_id"]]
     store = ArtifactStore(settings["store"])
     results, sweep, run_id = settings["results"], settings["sweep"], settings["run_id"]
-    if store.is_committed(node["id"]):
+    # The same run retrying this node (a lost worker) owns the claim its first try left behind.
+    owner = f"{run_id}/{node['id']}"
+    if not wait_for_claim(store, node["id"], owner):
         if not has_rows(results, sweep, node["id"]):
-            write_node_rows(
-                results, sweep, node["id"], rows_from_store(store, node, run_id=run_id, sweep=sweep)
-            )
+            rows = rows_from_store(store, node, run_id=run_id, sweep=sweep)
+            write_node_rows(results, sweep, node["id"], rows)
         tune.report({"committed": 1, "reused": 1})
         return
+    with holding_claim(store, node["id"], owner):
+        _train_and_commit(node, store, settings, tune)
+    rows = rows_from_store(store, node, run_id=run_id, sweep=sweep)
+    write_node_rows(results, sweep, node["id"], rows)
+    tune.report({"committed": 1, "score": float(rows[0]["score"] or 0.0)})
 
+
+def _train_and_commit(node: dict, store: ArtifactStore, settings: dict, tune) -> None:
+    """Fetch sources, train (or simulate) from the last checkpoint if any, and commit."""
+    results, sweep, run_id = settings["results"], settings["sweep"], settings["run_id"]
     started_at = time.time()
     missing = [d for d in node["deps"] if not store.is_committed(d)]
     if missing:
@@ -114,7 +157,14 @@ def run_node_trial(config: dict, nodes: dict, settings: dict) -> None:
         if settings.get("simulate"):
             from orchestrator.simulate import simulate_node
 
-            output = simulate_node(node, out_dir, report, resume_dir, settings.get("speed", 1.0))
+            output = simulate_node(
+                node,
+                out_dir,
+                report,
+                resume_dir,
+                settings.get("speed", 1.0),
+                fail=settings.get("fail"),
+            )
         else:
             from trainables.entry import train_node
 
@@ -128,6 +178,18 @@ def run_node_trial(config: dict, nodes: dict, settings: dict) -> None:
                 num_threads=threads,
             )
 
+        record_training(
+            results,
+            sweep,
+            node["id"],
+            {
+                "run_id": run_id,
+                "started_at": started_at,
+                "finished_at": time.time(),
+                "resumed": resume_dir is not None,
+                "pid": os.getpid(),
+            },
+        )
         with open(os.path.join(out_dir, NODE_FILE), "w") as f:
             json.dump(node, f, indent=1, sort_keys=True, default=str)
         with open(os.path.join(out_dir, ROWS_FILE), "w") as f:
@@ -151,7 +213,3 @@ def run_node_trial(config: dict, nodes: dict, settings: dict) -> None:
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-    rows = rows_from_store(store, node, run_id=run_id, sweep=sweep)
-    write_node_rows(results, sweep, node["id"], rows)
-    tune.report({"committed": 1, "score": float(rows[0]["score"] or 0.0)})

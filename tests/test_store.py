@@ -128,3 +128,43 @@ def test_young_orphans_of_uncommitted_nodes_are_kept(store, tmp_path):
     time.sleep(0.01)
     assert store.remove_orphans("n5") == 0  # may be a live process still writing
     assert store.remove_orphans("n5", min_age_s=0) == 1
+
+
+def test_claims_let_one_process_train_and_expire_with_their_holder(store):
+    assert store.claim("n6", "run-a/n6", ttl_s=30)
+    assert not store.claim("n6", "run-b/n6", ttl_s=30), "a live claim keeps others waiting"
+    assert store.claim("n6", "run-a/n6", ttl_s=30), "the owner refreshes or retakes its claim"
+    store.release_claim("n6", "run-b/n6")  # not the owner: no effect
+    assert store.claim_holder("n6")["owner"] == "run-a/n6"
+    store.release_claim("n6", "run-a/n6")
+    assert store.claim_holder("n6") is None
+    assert store.claim("n6", "run-b/n6", ttl_s=0.01)
+    time.sleep(0.05)
+    assert store.claim("n6", "run-c/n6", ttl_s=30), "an expired claim is taken over"
+
+
+def test_a_claim_of_a_dead_local_process_is_taken_over(store):
+    import subprocess
+    import sys
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    store.fs.create_dir(f"{store.root}/n7", recursive=True)
+    import socket
+
+    with store.fs.open_output_stream(f"{store.root}/n7/CLAIM.json") as f:
+        f.write(
+            json.dumps(
+                {
+                    "owner": "gone",
+                    "expires": time.time() + 3600,
+                    "host": socket.gethostname(),
+                    "pid": int(dead.stdout),
+                }
+            ).encode()
+        )
+    assert store.claim("n7", "run-x/n7", ttl_s=30)

@@ -28,6 +28,13 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--speed", type=float, default=1.0, help="with --simulate: divide durations by this"
     )
+    p.add_argument(
+        "--simulate-failures",
+        default=None,
+        metavar="GLOB",
+        help="with --simulate: make the nodes matching GLOB (ids or method/task/sSEED labels, "
+        "comma-separated) fail, to rehearse retries and blocked nodes",
+    )
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs of a local Ray instance")
     p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
 
@@ -45,6 +52,7 @@ def main(args) -> int:
         speed=args.speed,
         verbose=args.verbose,
         num_cpus=args.num_cpus,
+        simulate_failures=args.simulate_failures,
     )
     c = summary.counts
     print(
