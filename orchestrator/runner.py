@@ -31,6 +31,7 @@ class RunSummary:
     failed: dict = field(default_factory=dict)  # node id -> error
     blocked: list = field(default_factory=list)
     wall_s: float = 0.0
+    retried: int = 0  # trials Ray Tune restarted after a failure or a lost worker
 
     @property
     def ok(self) -> bool:
@@ -90,6 +91,7 @@ class _Progress:
         self.start = time.time()
         self.last_print = 0.0
         self.last_counts = None
+        self.retried = 0
 
     def line(self, force: bool = False) -> None:
         counts = self.searcher.counts()
@@ -123,6 +125,14 @@ def _make_callback(progress: _Progress, errors: dict):
             shown = f" score {score:.1f}" if isinstance(score, float) else ""
             if node is not None:
                 progress.event(f"done {node.label}{shown}")
+
+        def on_trial_recover(self, iteration, trials, trial, **info):
+            progress.retried += 1
+            node = progress.dag.nodes.get(trial.config.get("node_id"))
+            progress.event(
+                f"retrying {node.label if node else trial.trial_id} (trial lost or "
+                "failed; resuming from its last checkpoint)"
+            )
 
         def on_trial_error(self, iteration, trials, trial, **info):
             node_id = trial.config.get("node_id")
@@ -263,7 +273,13 @@ def run_sweep(
             ),
         )
     return RunSummary(
-        run_id, spec.name, dict(searcher.counts()), failed, blocked, wall_s=time.time() - started
+        run_id,
+        spec.name,
+        dict(searcher.counts()),
+        failed,
+        blocked,
+        wall_s=time.time() - started,
+        retried=progress.retried,
     )
 
 

@@ -58,7 +58,7 @@ def main(args) -> int:
     print(
         f"\nrun {summary.run_id} of {summary.sweep} finished in {summary.wall_s:.0f}s: "
         f"{c.get('done', 0)} done, {c.get('cached', 0)} cached, {c.get('failed', 0)} failed, "
-        f"{c.get('blocked', 0)} blocked"
+        f"{c.get('blocked', 0)} blocked, {summary.retried} trial(s) retried"
     )
     for node_id, err in summary.failed.items():
         print(f"  failed  {node_id}: {err}", file=sys.stderr)

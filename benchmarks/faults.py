@@ -1,0 +1,262 @@
+"""Fault scenarios, each run for real on Ray with the simulated trainable; prints what was lost.
+
+    python benchmarks/faults.py --json            # every scenario
+    python benchmarks/faults.py --only worker_kill
+
+Scenarios:
+- worker_kill: a local multi-node cluster on loopback (``ray start``); a worker's raylet is
+  SIGKILLed while trials run on it. The sweep must complete, lost trials resume or rerun.
+- driver_kill: the driver is SIGKILLed mid-run and the same command is run again.
+- trial_failure: one node fails every try; it is retried, marked failed, its dependents blocked,
+  and the rest of the sweep completes; the exit status says so.
+- concurrent_sweeps: two sweeps sharing stage-one adapters run at once on one store.
+
+Figures per scenario and in total: nodes planned, workers killed, driver kills, trials retried,
+nodes completed, nodes lost (must be 0), nodes trained to completion more than once (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from orchestrator import results  # noqa: E402
+from orchestrator.local_cluster import LocalCluster, cluster_env  # noqa: E402
+from orchestrator.plan import plan_sweep  # noqa: E402
+from orchestrator.spec import load_spec  # noqa: E402
+from orchestrator.store import ArtifactStore  # noqa: E402
+
+SWEEP_A = ROOT / "tests" / "sweeps" / "tiny_sim.yaml"
+SWEEP_B = ROOT / "tests" / "sweeps" / "tiny_sim_b.yaml"
+
+
+def run_cmd(sweep: Path, work: Path, speed: float, *extra: str) -> list[str]:
+    """The ``orchestrator run --simulate`` command line of a scenario."""
+    return [
+        sys.executable,
+        "-m",
+        "orchestrator",
+        "run",
+        str(sweep),
+        "--simulate",
+        "--speed",
+        str(speed),
+        "--results",
+        str(work / "results"),
+        "--store",
+        str(work / "store"),
+        *extra,
+    ]
+
+
+def retried_from(stdout: str) -> int:
+    """The retried-trials count of a run's closing line."""
+    for line in stdout.splitlines():
+        if "trial(s) retried" in line:
+            return int(line.split(" trial(s) retried")[0].rsplit(" ", 1)[-1])
+    return 0
+
+
+def outcome(work: Path, sweeps: list[Path]) -> dict:
+    """Nodes planned, completed, lost and trained more than once across the given sweeps."""
+    store = ArtifactStore(str(work / "store"))
+    planned: set[str] = set()
+    for s in sweeps:
+        planned |= {n.id for n in plan_sweep(load_spec(s), simulate=True).nodes}
+    committed = set(store.committed_ids())
+    trained: Counter = Counter()
+    for s in sweeps:
+        name = load_spec(s).name
+        trained.update(t["node_id"] for t in results.trainings(str(work / "results" / name)))
+    return {
+        "nodes_planned": len(planned),
+        "nodes_completed": len(planned & committed),
+        "nodes_lost": len(planned - committed),
+        "nodes_trained_twice": sum(1 for c in trained.values() if c > 1),
+    }
+
+
+def worker_kill(work: Path) -> dict:
+    """Kill a worker's raylet while trials run on it; the sweep must still complete."""
+    with LocalCluster(workers=2, cpus_per_worker=2) as cluster:
+        cmd = run_cmd(SWEEP_A, work, 0.4, "--address", cluster.address)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=cluster_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        store_dir = work / "store"
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if store_dir.exists() and len(ArtifactStore(str(store_dir)).committed_ids()) >= 1:
+                break
+            time.sleep(0.2)
+        time.sleep(1.0)  # trials of the next wave are running on both workers now
+        cluster.kill_worker(0)
+        out, _ = proc.communicate(timeout=600)
+        return {
+            **outcome(work, [SWEEP_A]),
+            "workers_killed": 1,
+            "driver_kills": 0,
+            "trials_retried": retried_from(out),
+            "exit_status": proc.returncode,
+            "log_tail": out[-1500:],
+        }
+
+
+def driver_kill(work: Path) -> dict:
+    """SIGKILL the driver mid-run, then run the same command again."""
+    env = cluster_env()
+    proc = subprocess.Popen(
+        run_cmd(SWEEP_A, work, 0.5, "--address", "local"),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    store_dir = work / "store"
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        if store_dir.exists() and len(ArtifactStore(str(store_dir)).committed_ids()) >= 2:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    again = subprocess.run(
+        run_cmd(SWEEP_A, work, 4, "--address", "local"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return {
+        **outcome(work, [SWEEP_A]),
+        "workers_killed": 0,
+        "driver_kills": 1,
+        "trials_retried": retried_from(again.stdout),
+        "exit_status": again.returncode,
+    }
+
+
+def trial_failure(work: Path) -> dict:
+    """A node that fails on every try: retried, then failed; its dependents blocked."""
+    out = subprocess.run(
+        run_cmd(
+            SWEEP_A,
+            work,
+            8,
+            "--address",
+            "local",
+            "--simulate-failures",
+            "adapter/syn_sentiment/s0",
+        ),
+        cwd=ROOT,
+        env=cluster_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    df = results.load(str(work / "results" / "tiny_sim"))
+    status = df.groupby("status")["node_id"].nunique().to_dict()
+    figures = outcome(work, [SWEEP_A])
+    failed_or_blocked = status.get("failed", 0) + status.get("blocked", 0)
+    return {
+        **figures,
+        "workers_killed": 0,
+        "driver_kills": 0,
+        "trials_retried": retried_from(out.stdout),
+        "exit_status": out.returncode,
+        "nodes_failed": status.get("failed", 0),
+        "nodes_blocked": status.get("blocked", 0),
+        # failed and blocked nodes are reported, not lost
+        "nodes_lost": figures["nodes_lost"] - failed_or_blocked,
+        "error": df.loc[df.status == "failed", "error"].tolist(),
+    }
+
+
+def concurrent_sweeps(work: Path) -> dict:
+    """Two sweeps sharing stage-one adapters run at the same time on one store."""
+    env = cluster_env()
+    procs = [
+        subprocess.Popen(
+            run_cmd(s, work, 2, "--address", "local", "--num-cpus", "2"),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for s in (SWEEP_A, SWEEP_B)
+    ]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    figures = outcome(work, [SWEEP_A, SWEEP_B])
+    shared = {n.id for n in plan_sweep(load_spec(SWEEP_A), simulate=True).nodes} & {
+        n.id for n in plan_sweep(load_spec(SWEEP_B), simulate=True).nodes
+    }
+    return {
+        **figures,
+        "workers_killed": 0,
+        "driver_kills": 0,
+        "trials_retried": sum(retried_from(o) for o in outs),
+        "exit_status": max(p.returncode for p in procs),
+        "nodes_shared": len(shared),
+    }
+
+
+SCENARIOS = {
+    "worker_kill": worker_kill,
+    "driver_kill": driver_kill,
+    "trial_failure": trial_failure,
+    "concurrent_sweeps": concurrent_sweeps,
+}
+TOTALS = (
+    "nodes_planned",
+    "workers_killed",
+    "driver_kills",
+    "trials_retried",
+    "nodes_completed",
+    "nodes_lost",
+    "nodes_trained_twice",
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), action="append")
+    args = parser.parse_args()
+    figures = {}
+    for name in args.only or SCENARIOS:
+        with tempfile.TemporaryDirectory(prefix=f"faults-{name}-") as tmp:
+            start = time.time()
+            figures[name] = SCENARIOS[name](Path(tmp))
+            figures[name]["wall_s"] = round(time.time() - start, 1)
+            figures[name].pop("log_tail", None)
+        print(f"{name}: {json.dumps(figures[name])}", file=sys.stderr)
+    total = {k: sum(f.get(k, 0) for f in figures.values()) for k in TOTALS}
+    if args.json:
+        print(json.dumps({"scenarios": figures, "total": total}, indent=1))
+    else:
+        for k, v in total.items():
+            print(f"{k:>22}: {v}")
+    return 0 if total["nodes_lost"] == 0 and total["nodes_trained_twice"] == 0 else 1
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""A multi-node Ray cluster on one machine, on loopback: a head and worker raylets started with
+``ray start``, each with its own resources. Used to rehearse lost workers before a real cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+# The `ray` command of this interpreter's environment, whether or not it is on PATH.
+RAY_CLI = [sys.executable, "-m", "ray.scripts.scripts"]
+# A loopback rehearsal cluster needs no token authentication; drivers connecting to it must run
+# with the same setting (``cluster_env()``).
+# It also notices a dead node within seconds rather than Ray's default half minute.
+CLUSTER_ENV = {
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1",
+    "RAY_health_check_period_ms": "1000",
+    "RAY_health_check_timeout_ms": "1000",
+    "RAY_health_check_failure_threshold": "3",
+}
+
+
+def cluster_env() -> dict:
+    """The environment for processes that start or join a LocalCluster."""
+    return dict(os.environ, **CLUSTER_ENV)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LocalCluster:
+    """``ray start --head`` plus ``ray start --address`` workers on 127.0.0.1."""
+
+    workers: int = 2
+    cpus_per_worker: int = 2
+    head_cpus: int = 0  # the head runs the driver only, so trials land on workers
+    object_store_bytes: int = 200_000_000  # small: a rehearsal moves little data
+    port: int = field(default_factory=free_port)
+    worker_ports: list[int] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        """The cluster's address for ``run --address``."""
+        return f"{LOOPBACK}:{self.port}"
+
+    def _ray(self, *args: str) -> None:
+        subprocess.run(
+            [*RAY_CLI, *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=cluster_env(),
+            timeout=120,
+        )
+
+    def start(self) -> LocalCluster:
+        """Start the head and the workers; returns self."""
+        self._ray(
+            "start",
+            "--head",
+            f"--node-ip-address={LOOPBACK}",
+            f"--port={self.port}",
+            f"--num-cpus={self.head_cpus}",
+            "--num-gpus=0",
+            "--include-dashboard=false",
+            f"--object-store-memory={self.object_store_bytes}",
+            "--disable-usage-stats",
+        )
+        for i in range(self.workers):
+            port = free_port()
+            self.worker_ports.append(port)
+            self._ray(
+                "start",
+                f"--address={self.address}",
+                f"--node-ip-address={LOOPBACK}",
+                f"--num-cpus={self.cpus_per_worker}",
+                "--num-gpus=0",
+                f"--object-store-memory={self.object_store_bytes}",
+                f"--node-manager-port={port}",
+                f"--resources={json.dumps({f'worker{i}': 1})}",
+                "--disable-usage-stats",
+            )
+        return self
+
+    def raylet_pid(self, worker: int) -> int:
+        """The process id of a worker's raylet (read from /proc: Linux)."""
+        flag = f"--node_manager_port={self.worker_ports[worker]}"
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if cmd and cmd[0].endswith(b"raylet") and flag.encode() in cmd:
+                return int(proc.name)
+        raise LookupError(f"no raylet for worker {worker} ({flag})")
+
+    def kill_worker(self, worker: int) -> int:
+        """SIGKILL a worker's raylet (its trials die with it); returns the pid killed."""
+        pid = self.raylet_pid(worker)
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def stop(self) -> None:
+        """Stop the cluster (``ray stop --force``: every Ray process of this machine's user)."""
+        subprocess.run(
+            [*RAY_CLI, "stop", "--force"], capture_output=True, timeout=120, env=cluster_env()
+        )
+        time.sleep(1)
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
