@@ -45,11 +45,16 @@ def draw_overview(ax, df: pd.DataFrame, benchmark: str | None = None) -> None:
         for m in t.methods
         if METHODS[m].kind == TRANSFER and m in params and not math.isnan(t.mean.loc[m, "Avg."])
     ]
-    for x, y, m in points:
+    for i, (x, y, m) in enumerate(sorted(points)):
         color = "tab:red" if m.startswith("scalearn") else "tab:blue"
         ax.scatter([x], [y], s=60, color=color, zorder=3)
+        # alternate above and below so neighbours' labels do not overlap
         ax.annotate(
-            METHODS[m].display, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9
+            METHODS[m].display,
+            (x, y),
+            textcoords="offset points",
+            xytext=(6, 6 if i % 2 == 0 else -14),
+            fontsize=9,
         )
     for m in t.methods:  # the other methods as reference lines: they have no transfer layer
         avg = t.mean.loc[m, "Avg."]

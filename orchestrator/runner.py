@@ -181,6 +181,8 @@ def run_sweep(
 
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(DEFAULT_MAX_PENDING))
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Tune snapshots its state after each checkpoint; with short trials it warns about that often.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     import ray
     from ray import tune
     from ray.tune.execution.placement_groups import PlacementGroupFactory
@@ -188,6 +190,10 @@ def run_sweep(
     from orchestrator.searcher import DagSearcher
     from orchestrator.trial import run_node_trial
 
+    if not simulate:
+        from trainables.backbones import prepare
+
+        prepare(spec.backbone)  # once here, not in every trial that starts at the same moment
     init_ray(address, verbose=verbose, num_cpus=num_cpus)
     has_gpu = ray.cluster_resources().get("GPU", 0) > 0
     nodes = {}

@@ -10,8 +10,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trainables.backbones import TINY
+from trainables.backbones import RANDOM_PREFIX, TINY
 from trainables.models import CLASSIFICATION, HeadSpec, NodeModel
+
+# Random weights: these tests need no pretraining and any vocabulary size.
+TINY_RANDOM = RANDOM_PREFIX + TINY
 
 VOCAB = 100
 SOURCE_NAMES = ("src_a", "src_b", "src_c")
@@ -71,8 +74,14 @@ def tiny_sources(tmp_path_factory) -> list[tuple[str, str]]:
     """Three saved stage-one ``adapter`` artifacts on tiny-roberta: ``[(name, payload_dir)]``."""
     out = []
     for i, name in enumerate(SOURCE_NAMES):
-        node = NodeModel.build(TINY, "adapter", [HeadSpec(name, CLASSIFICATION, 2)], {}, seed=i,
-                               vocab_size=VOCAB)
+        node = NodeModel.build(
+            TINY_RANDOM,
+            "adapter",
+            [HeadSpec(name, CLASSIFICATION, 2)],
+            {},
+            seed=i,
+            vocab_size=VOCAB,
+        )
         _perturb(node, seed=100 + i)
         payload = tmp_path_factory.mktemp(f"source_{name}")
         node.save_artifact(str(payload))

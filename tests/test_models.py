@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trainables.backbones import TINY, build_adapter_model
+from trainables.backbones import RANDOM_PREFIX, TINY, build_adapter_model
 from trainables.models import (
     CLASSIFICATION,
     MULTILABEL,
@@ -19,6 +19,9 @@ from trainables.models import (
 )
 from trainables.params import count_params
 
+# Random weights: these tests need no pretraining and any vocabulary size.
+TINY_RANDOM = RANDOM_PREFIX + TINY
+
 pytest_plugins = ["conftest_models"]
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
@@ -28,8 +31,15 @@ def _head(task: str = "tgt", problem_type: str = CLASSIFICATION, n: int = 2) -> 
 
 
 def _build(method, vocab, sources=None, heads=None, hparams=None, seed=0) -> NodeModel:
-    return NodeModel.build(TINY, method, heads or _head(), hparams or {}, seed, sources=sources,
-                           vocab_size=vocab)
+    return NodeModel.build(
+        TINY_RANDOM,
+        method,
+        heads or _head(),
+        hparams or {},
+        seed,
+        sources=sources,
+        vocab_size=vocab,
+    )
 
 
 def _labelled(make_batch, n_labels: int = 2, seed: int = 0) -> dict:
@@ -47,13 +57,13 @@ def _train(node: NodeModel, batch: dict, task: str = "tgt", steps: int = 3) -> N
 
 
 def _frozen_snapshot(node: NodeModel) -> dict[str, bytes]:
-    return {n: p.detach().numpy().tobytes() for n, p in node.named_parameters()
-            if not p.requires_grad}
+    return {
+        n: p.detach().numpy().tobytes() for n, p in node.named_parameters() if not p.requires_grad
+    }
 
 
 @pytest.mark.parametrize("method", ["scalearn", "scalearn_uniform_pp", "adapter_fusion"])
-def test_transfer_trains_only_transfer_layer_and_head(method, tiny_sources, tiny_vocab,
-                                                      make_batch):
+def test_transfer_trains_only_transfer_layer_and_head(method, tiny_sources, tiny_vocab, make_batch):
     node = _build(method, tiny_vocab, sources=tiny_sources)
     names = {n for n, p in node.named_parameters() if p.requires_grad}
     assert names and all(".adapter_fusion_layer." in n or ".heads.tgt." in n for n in names)
@@ -83,10 +93,18 @@ def test_stl_adapter_freezes_backbone(tiny_vocab):
     "problem_type, n, labels, loss_fn",
     [
         (CLASSIFICATION, 3, torch.tensor([0, 2, 1, 2]), F.cross_entropy),
-        (REGRESSION, 1, torch.tensor([0.1, 2.0, 3.5, 5.0], dtype=torch.float64),
-         lambda logits, y: F.mse_loss(logits.view(-1), y.float())),
-        (MULTILABEL, 4, torch.tensor([[1, 0, 1, 0], [0, 0, 0, 1], [1, 1, 1, 1], [0, 0, 0, 0]]),
-         lambda logits, y: F.binary_cross_entropy_with_logits(logits, y.float())),
+        (
+            REGRESSION,
+            1,
+            torch.tensor([0.1, 2.0, 3.5, 5.0], dtype=torch.float64),
+            lambda logits, y: F.mse_loss(logits.view(-1), y.float()),
+        ),
+        (
+            MULTILABEL,
+            4,
+            torch.tensor([[1, 0, 1, 0], [0, 0, 0, 1], [1, 1, 1, 1], [0, 0, 0, 0]]),
+            lambda logits, y: F.binary_cross_entropy_with_logits(logits, y.float()),
+        ),
     ],
 )
 def test_head_losses(problem_type, n, labels, loss_fn, tiny_vocab, make_batch):
@@ -109,8 +127,11 @@ def test_multiple_choice(tiny_vocab, make_batch):
 def test_joint_adapter_shares_one_adapter(tiny_vocab, make_batch):
     heads = [HeadSpec("a", CLASSIFICATION, 2), HeadSpec("b", REGRESSION, 1)]
     node = _build("adapter_m", tiny_vocab, heads=heads)
-    adapters = {n.split(".adapters.")[1].split(".")[0] for n, _ in node.named_parameters()
-                if ".adapters." in n}
+    adapters = {
+        n.split(".adapters.")[1].split(".")[0]
+        for n, _ in node.named_parameters()
+        if ".adapters." in n
+    }
     assert adapters == {"joint"}
     assert node(_labelled(make_batch), "a")[1].shape == (4, 2)
     assert node(make_batch(labels=torch.rand(4)), "b")[1].shape == (4, 1)
@@ -131,8 +152,9 @@ ROUND_TRIP = [
 
 
 @pytest.mark.parametrize("method, hparams, with_sources", ROUND_TRIP)
-def test_artifact_round_trip(method, hparams, with_sources, tiny_sources, tiny_vocab,
-                             make_batch, perturb, tmp_path):
+def test_artifact_round_trip(
+    method, hparams, with_sources, tiny_sources, tiny_vocab, make_batch, perturb, tmp_path
+):
     sources = tiny_sources if with_sources else None
     joint = method.endswith("_m")
     heads = [HeadSpec("tgt", CLASSIFICATION, 2)]
@@ -146,7 +168,9 @@ def test_artifact_round_trip(method, hparams, with_sources, tiny_sources, tiny_v
     node.save_artifact(str(tmp_path))
     # sources in another order: the artifact puts them back in its own order
     given = list(reversed(sources)) if sources else None
-    loaded = NodeModel.load_artifact(str(tmp_path), TINY, vocab_size=tiny_vocab, sources=given)
+    loaded = NodeModel.load_artifact(
+        str(tmp_path), TINY_RANDOM, vocab_size=tiny_vocab, sources=given
+    )
     loaded.eval()
     for task, logits in expected.items():
         torch.testing.assert_close(loaded(batch, task)[1], logits, atol=0, rtol=0)
@@ -157,15 +181,16 @@ def test_artifact_round_trip(method, hparams, with_sources, tiny_sources, tiny_v
 @pytest.mark.parametrize(
     "method, hparams", [("adapter", {}), ("compacter_pp", {"reduction_factor": 8})]
 )
-def test_saved_adapter_loads_with_plain_adapters_calls(method, hparams, tiny_vocab, make_batch,
-                                                       perturb, tmp_path):
+def test_saved_adapter_loads_with_plain_adapters_calls(
+    method, hparams, tiny_vocab, make_batch, perturb, tmp_path
+):
     node = _build(method, tiny_vocab, hparams=hparams)
     perturb(node, seed=1, scale=0.05)
     node.eval()
     batch = make_batch()
     expected = node(batch, "tgt")[1]
     node.save_artifact(str(tmp_path))
-    model = build_adapter_model(TINY, tiny_vocab)
+    model = build_adapter_model(TINY_RANDOM, tiny_vocab)
     name = model.load_adapter(os.path.join(tmp_path, "adapter"), use_safetensors=True)
     model.set_active_adapters(name)
     model.eval()
@@ -178,17 +203,20 @@ def test_adapter_fusion_also_saved_in_adapters_format(tiny_sources, tiny_vocab, 
     node = _build("adapter_fusion", tiny_vocab, sources=tiny_sources)
     node.save_artifact(str(tmp_path))
     assert sorted(os.listdir(tmp_path / "adapter_fusion")) == [
-        "adapter_fusion_config.json", "model_adapter_fusion.safetensors"]
+        "adapter_fusion_config.json",
+        "model_adapter_fusion.safetensors",
+    ]
     assert not [f for f in os.listdir(tmp_path) if f.endswith((".bin", ".pt", ".pkl"))]
 
 
 def test_load_artifact_checks_sources(tiny_sources, tiny_vocab, tmp_path):
     _build("scalearn", tiny_vocab, sources=tiny_sources).save_artifact(str(tmp_path))
     with pytest.raises(ValueError, match="needs sources"):
-        NodeModel.load_artifact(str(tmp_path), TINY, vocab_size=tiny_vocab)
+        NodeModel.load_artifact(str(tmp_path), TINY_RANDOM, vocab_size=tiny_vocab)
     with pytest.raises(ValueError, match="differ"):
-        NodeModel.load_artifact(str(tmp_path), TINY, vocab_size=tiny_vocab,
-                                sources=tiny_sources[:2])
+        NodeModel.load_artifact(
+            str(tmp_path), TINY_RANDOM, vocab_size=tiny_vocab, sources=tiny_sources[:2]
+        )
 
 
 def test_checkpoint_state_round_trip(tiny_sources, tiny_vocab, make_batch):
@@ -246,7 +274,9 @@ def test_param_counts_roberta_base():
 def test_uniform_counts_scale_with_sources(tiny_vocab):
     hp = {"compacter_pp": {"reduction_factor": 8}}
     for n in (2, 5):
-        rows = {r["method"]: r for r in count_params(TINY, n, vocab_size=tiny_vocab, hparams=hp)}
+        rows = {
+            r["method"]: r for r in count_params(TINY_RANDOM, n, vocab_size=tiny_vocab, hparams=hp)
+        }
         assert rows["scalearn_uniform"]["transfer_params"] == 2 * n
         assert rows["scalearn_uniform_pp"]["transfer_params"] == n
         assert rows["scalearn"]["transfer_params"] == 2 * n * 32

@@ -8,8 +8,11 @@ import pytest
 import torch
 
 from trainables import scalearn
-from trainables.backbones import TINY, build_adapter_model
+from trainables.backbones import RANDOM_PREFIX, TINY, build_adapter_model
 from trainables.models import CLASSIFICATION, HeadSpec, NodeModel
+
+# Random weights: these tests need no pretraining and any vocabulary size.
+TINY_RANDOM = RANDOM_PREFIX + TINY
 
 pytest_plugins = ["conftest_models"]
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
@@ -20,17 +23,25 @@ TOL = dict(atol=1e-5, rtol=1e-5)
 
 def _transfer(variant: str, sources, vocab: int, seed: int = 0) -> NodeModel:
     target = sources[1][0]
-    return NodeModel.build(TINY, variant, [HeadSpec(target, CLASSIFICATION, 2)], {}, seed,
-                           sources=sources, vocab_size=vocab)
+    return NodeModel.build(
+        TINY_RANDOM,
+        variant,
+        [HeadSpec(target, CLASSIFICATION, 2)],
+        {},
+        seed,
+        sources=sources,
+        vocab_size=vocab,
+    )
 
 
 @torch.no_grad()
 def _reference_hidden(batch: dict, payload: str | None, vocab: int) -> torch.Tensor:
     """Final hidden states of the backbone with only the adapter in ``payload`` (or none)."""
-    model = build_adapter_model(TINY, vocab)
+    model = build_adapter_model(TINY_RANDOM, vocab)
     if payload is not None:
-        name = model.load_adapter(os.path.join(payload, "adapter"), with_head=False,
-                                  use_safetensors=True)
+        name = model.load_adapter(
+            os.path.join(payload, "adapter"), with_head=False, use_safetensors=True
+        )
         model.set_active_adapters(name)
     model.eval()
     out = model.base_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])

@@ -4,7 +4,9 @@ Names:
 - ``"roberta-base"`` (also ``"FacebookAI/roberta-base"``) etc.: pretrained weights via
   ``from_pretrained`` (only on a machine that can reach the hub or has it cached).
 - ``"random:roberta-base"``: the same architecture with random weights (speed benchmarks, counts).
-- ``"tiny-roberta"``: 2 layers, hidden 32, for tests and the demo; needs ``vocab_size``.
+- ``"tiny-roberta"``: 2 layers, hidden 32, for tests and the demo, pretrained once per machine on
+  the synthetic benchmark's world with its own tokenizer (``trainables.pretrain``).
+- ``"random:tiny-roberta"``: the tiny architecture with random weights and any ``vocab_size``.
 
 Random backbones are initialised from a fixed seed (``BACKBONE_SEED``), never from a node's seed:
 a stage-two node must see exactly the backbone its stage-one sources were trained on.
@@ -87,4 +89,27 @@ def build_adapter_model(name: str, vocab_size: int | None = None):
     config = backbone_config(name, vocab_size)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(BACKBONE_SEED)
-        return adapters.AutoAdapterModel.from_config(config)
+        model = adapters.AutoAdapterModel.from_config(config)
+    if name == TINY and next(model.parameters()).device.type != "meta":
+        # A random tiny backbone gives every sentence nearly the same <s> vector, so nothing
+        # trained on top of it while it stays frozen can learn; it is pretrained once instead.
+        from trainables.pretrain import pretrained_tiny_state
+        from trainables.tokenizer import load_tokenizer
+
+        tok = load_tokenizer(TINY)
+        if len(tok) != vocab_size:
+            raise ValueError(
+                f"{TINY} is pretrained with its own tokenizer of {len(tok)} tokens; "
+                f"got vocab_size={vocab_size}"
+            )
+        model.load_state_dict(pretrained_tiny_state(tok, BACKBONE_SEED), strict=False)
+    return model
+
+
+def prepare(name: str) -> None:
+    """Warm what every trial on ``name`` needs once per machine (the tiny backbone's weights)."""
+    if name == TINY:
+        from trainables.pretrain import pretrained_tiny_state
+        from trainables.tokenizer import load_tokenizer
+
+        pretrained_tiny_state(load_tokenizer(TINY), BACKBONE_SEED)

@@ -119,8 +119,17 @@ def _to_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 class NodeModel(nn.Module):
     """Backbone + adapters + heads + transfer layer for one node; see ``build``."""
 
-    def __init__(self, model, backbone: str, method: str, heads: list[HeadSpec], hparams: dict,
-                 seed: int, sources: list[tuple[str, str | None]], vocab_size: int | None):
+    def __init__(
+        self,
+        model,
+        backbone: str,
+        method: str,
+        heads: list[HeadSpec],
+        hparams: dict,
+        seed: int,
+        sources: list[tuple[str, str | None]],
+        vocab_size: int | None,
+    ):
         super().__init__()
         self.model = model
         self.backbone = backbone
@@ -138,9 +147,16 @@ class NodeModel(nn.Module):
     # building
 
     @classmethod
-    def build(cls, backbone: str, method: str, heads: list[HeadSpec], hparams: dict, seed: int,
-              sources: list[tuple[str, str | None]] | None = None,
-              vocab_size: int | None = None) -> NodeModel:
+    def build(
+        cls,
+        backbone: str,
+        method: str,
+        heads: list[HeadSpec],
+        hparams: dict,
+        seed: int,
+        sources: list[tuple[str, str | None]] | None = None,
+        vocab_size: int | None = None,
+    ) -> NodeModel:
         """Builds the model of a node; ``seed`` fixes the init of everything new.
 
         ``sources`` (transfer methods) are ``(name, payload_dir)`` pairs; the source adapter is read
@@ -363,8 +379,13 @@ class NodeModel(nn.Module):
             json.dump(meta, f, indent=2, sort_keys=True)
 
     @classmethod
-    def load_artifact(cls, out_dir: str, backbone: str, vocab_size: int | None = None,
-                      sources: list[tuple[str, str]] | None = None) -> NodeModel:
+    def load_artifact(
+        cls,
+        out_dir: str,
+        backbone: str,
+        vocab_size: int | None = None,
+        sources: list[tuple[str, str]] | None = None,
+    ) -> NodeModel:
         """Rebuilds the node's model and loads its saved weights (same predictions).
 
         Transfer artifacts need ``sources`` (the same names as saved, any order).

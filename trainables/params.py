@@ -8,8 +8,12 @@ from trainables.backbones import RANDOM_PREFIX, TINY, base_name
 from trainables.models import ALL_METHODS, CLASSIFICATION, HeadSpec, NodeModel, method_kind
 
 
-def count_params(backbone: str, n_sources: int, vocab_size: int | None = None,
-                 hparams: dict[str, dict] | None = None) -> list[dict]:
+def count_params(
+    backbone: str,
+    n_sources: int,
+    vocab_size: int | None = None,
+    hparams: dict[str, dict] | None = None,
+) -> list[dict]:
     """``[{"method", "kind", "trainable_params", "transfer_params"}]`` for every method.
 
     Heads are for a 2-label classification task; transfer methods get ``n_sources`` fresh
@@ -31,7 +35,14 @@ def count_params(backbone: str, n_sources: int, vocab_size: int | None = None,
             head_tasks = tasks if kind == "joint" else tasks[:1]
             heads = [HeadSpec(t, CLASSIFICATION, 2) for t in head_tasks]
             sources = [(t, None) for t in tasks] if kind == "transfer" else None
-            node = NodeModel.build(name, method, heads, hparams.get(method, {}), seed=0,
-                                   sources=sources, vocab_size=vocab_size)
+            node = NodeModel.build(
+                name,
+                method,
+                heads,
+                hparams.get(method, {}),
+                seed=0,
+                sources=sources,
+                vocab_size=vocab_size,
+            )
             rows.append({"method": method, "kind": kind, **node.param_counts()})
     return rows

@@ -65,10 +65,10 @@ def main(args) -> int:
     for node_id in summary.blocked:
         print(f"  blocked {node_id}", file=sys.stderr)
     from orchestrator import results
+    from orchestrator.tables import build_table, render
 
-    df = results.load(f"{args.results.rstrip('/')}/{spec.name}")
-    g = results.grid(df)
-    if not g.empty:
+    table = build_table(results.load(f"{args.results.rstrip('/')}/{spec.name}"))
+    if table.methods:
         print("\nresults (test score, mean over seeds):")
-        print(g.round(1).to_string(na_rep="-"))
+        print(render(table))
     return 0 if summary.ok else 1

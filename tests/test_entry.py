@@ -1,0 +1,158 @@
+"""train_node end to end: the three node kinds on the tiny model and the synthetic benchmark."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from trainables.entry import train_node
+
+TASKS = ["syn_sentiment", "syn_topic"]
+DATA = {"source": "synthetic", "seed": 0, "n_train": 200, "n_test": 60}
+HPARAMS = {
+    "lr": 1e-2,
+    "epochs": 2,
+    "batch_size": 32,
+    "patience": None,
+    "reduction_factor": 4,
+    "warmup_ratio": 0.0,
+    "weight_decay": 0.0,
+    "select": "loss",
+}
+ROW_KEYS = {
+    "task",
+    "score",
+    "dev_score",
+    "metrics",
+    "dev_metrics",
+    "best_epoch",
+    "epochs_run",
+    "trainable_params",
+    "transfer_params",
+    "extra",
+}
+
+
+def _node(kind: str, method: str, task: str | None, **extra) -> dict:
+    node = {
+        "id": f"{method}-{task}",
+        "kind": kind,
+        "method": method,
+        "benchmark": "synthetic",
+        "task": task,
+        "tasks": [task] if task else TASKS,
+        "seed": 0,
+        "backbone": "tiny-roberta",
+        "hparams": dict(HPARAMS),
+        "data": {t: dict(DATA) for t in TASKS},
+    }
+    node.update(extra)
+    return node
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> dict[str, str]:
+    """Stage-one adapter payloads of both tasks, trained once for the module."""
+    out = {}
+    for task in TASKS:
+        node = _node("stl", "adapter", task)
+        folder = tmp_path_factory.mktemp(task)
+        train_node(node, {}, str(folder), num_threads=1)
+        out[node["id"]] = str(folder)
+    return out
+
+
+def test_stl_node_writes_payload_and_one_row(sources):
+    folder = sources["adapter-syn_topic"]
+    assert {"adapter", "metrics.json", "node_model.json"} <= set(os.listdir(folder))
+    with open(os.path.join(folder, "metrics.json")) as f:
+        saved = json.load(f)
+    (row,) = saved["rows"]
+    assert set(row) == ROW_KEYS
+    assert row["task"] == "syn_topic" and row["transfer_params"] is None
+    assert set(row["metrics"]) == {"accuracy", "macro_f1", "score"}
+    assert 0 <= row["score"] <= 100 and row["epochs_run"] == 2
+    assert len(saved["history"]) == 2
+
+
+def test_stl_node_reports_every_epoch(tmp_path):
+    reports = []
+    node = _node("stl", "full_ft", "syn_sentiment", data=dict(DATA))
+    result = train_node(
+        node,
+        {},
+        str(tmp_path),
+        num_threads=1,
+        report=lambda m, d: reports.append((m, sorted(os.listdir(d)))),
+    )
+    assert [m["epoch"] for m, _ in reports] == [1, 2]
+    assert "model.safetensors" in reports[0][1] and "trainer.pt" in reports[0][1]
+    (row,) = result["rows"]
+    assert row["trainable_params"] > 10_000  # the whole model trains
+
+
+def test_transfer_node_over_two_sources(sources, tmp_path):
+    node = _node("transfer", "scalearn", "syn_sentiment", tasks=TASKS, source_ids=list(sources))
+    (row,) = train_node(node, sources, str(tmp_path), num_threads=1)["rows"]
+    # hidden 32 x 2 layers x 2 sources
+    assert row["transfer_params"] == 128
+    assert row["extra"]["transfer"]["sources"] == TASKS
+    assert len(row["extra"]["transfer"]["omegas"]) == 2
+    assert "transfer.safetensors" in os.listdir(tmp_path)
+
+
+def test_transfer_node_takes_planner_deps_and_fusion(sources, tmp_path):
+    node = _node("transfer", "adapter_fusion", "syn_topic", tasks=TASKS, deps=list(sources))
+    (row,) = train_node(node, sources, str(tmp_path), num_threads=1)["rows"]
+    assert row["transfer_params"] > 128 and row["task"] == "syn_topic"
+
+
+def test_transfer_node_without_its_payloads_fails_clearly(sources, tmp_path):
+    node = _node("transfer", "scalearn", "syn_sentiment", tasks=TASKS, source_ids=list(sources))
+    with pytest.raises(KeyError, match="payload"):
+        train_node(node, {}, str(tmp_path))
+
+
+def test_joint_node_returns_one_row_per_task(tmp_path):
+    node = _node("joint", "adapter_m", None, data=dict(DATA))
+    rows = train_node(node, {}, str(tmp_path), num_threads=1)["rows"]
+    assert [r["task"] for r in rows] == TASKS
+    assert len({r["trainable_params"] for r in rows}) == 1
+
+
+def test_unknown_kind_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="kind"):
+        train_node(_node("stage3", "adapter", "syn_topic"), {}, str(tmp_path))
+
+
+def test_adapter_node_learns(tmp_path):
+    node = _node("stl", "adapter", "syn_topic", data=dict(DATA))
+    node["hparams"]["epochs"] = 4
+    (row,) = train_node(node, {}, str(tmp_path), num_threads=1)["rows"]
+    assert row["score"] >= 80, "stage-one adapters must learn on the tiny backbone"
+
+
+def test_same_node_twice_same_score(tmp_path):
+    node = _node("stl", "adapter", "syn_sentiment", data=dict(DATA))
+    first = train_node(node, {}, str(tmp_path / "a"), num_threads=1)["rows"][0]
+    second = train_node(node, {}, str(tmp_path / "b"), num_threads=1)["rows"][0]
+    assert first == second
+
+
+def test_resumed_node_matches_an_uninterrupted_one(tmp_path):
+    import shutil
+
+    node = _node("stl", "compacter_pp", "syn_paraphrase", data=dict(DATA))
+    node["hparams"].update(epochs=3, lr=2e-2)
+    kept = []
+
+    def report(metrics, checkpoint_dir):
+        kept.append(shutil.copytree(checkpoint_dir, tmp_path / f"ckpt{metrics['epoch']}"))
+
+    whole = train_node(node, {}, str(tmp_path / "whole"), report=report, num_threads=1)
+    resumed = train_node(
+        node, {}, str(tmp_path / "resumed"), resume_from=str(kept[1]), num_threads=1
+    )
+    assert resumed == whole

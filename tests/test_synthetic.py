@@ -1,0 +1,128 @@
+"""The synthetic benchmark and the train/dev/test protocol built on it."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+
+from trainables.tasks import synthetic
+from trainables.tasks.data import load_splits, split_train_dev
+from trainables.tasks.registry import benchmark_tasks, get_task
+
+TASKS = benchmark_tasks("synthetic")
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_same_seed_same_rows_other_seed_other_rows(task):
+    a = synthetic.generate(task, seed=3, n_train=50, n_test=20)
+    assert a == synthetic.generate(task, seed=3, n_train=50, n_test=20)
+    assert a != synthetic.generate(task, seed=4, n_train=50, n_test=20)
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_sizes_and_row_shape(task):
+    spec = get_task(task)
+    splits = synthetic.generate(task, seed=0)
+    assert len(splits["train"]) == spec.train_size
+    assert len(splits["validation"]) == spec.test_size
+    for row in splits["train"][:20]:
+        assert ("sentence2" in row) == (spec.input_kind == "pair")
+        assert isinstance(row["sentence1"], str) and row["sentence1"]
+
+
+@pytest.mark.parametrize("task", ["syn_sentiment", "syn_topic", "syn_paraphrase"])
+def test_classification_labels_are_balanced(task):
+    num_labels = get_task(task).num_labels
+    counts = Counter(row["label"] for row in synthetic.generate(task, 0, 401, 0)["train"])
+    assert sorted(counts) == list(range(num_labels))
+    assert max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_similarity_spans_zero_to_five():
+    labels = [row["label"] for row in synthetic.generate("syn_similarity", 0, 400, 0)["train"]]
+    assert min(labels) == 0 and max(labels) == 5
+    assert len(set(labels)) >= 8
+
+
+def test_tasks_share_one_world():
+    # judgement words of the sentiment task recur in the pair tasks: knowledge can transfer
+    judgement_words = {w for pair in synthetic.JUDGEMENTS for w in pair}
+    for task in ("syn_sentiment", "syn_paraphrase", "syn_similarity"):
+        words = {
+            w
+            for row in synthetic.generate(task, 0, 100, 0)["train"]
+            for w in row["sentence1"].split()
+        }
+        assert words & judgement_words
+
+
+def test_paraphrases_share_more_meaning_than_non_paraphrases():
+    rows = synthetic.generate("syn_paraphrase", 0, 400, 0)["train"]
+
+    def overlap(row):
+        a, b = set(row["sentence1"].split()), set(row["sentence2"].split())
+        return len(a & b) / len(a | b)
+
+    pos = [overlap(r) for r in rows if r["label"] == 1]
+    neg = [overlap(r) for r in rows if r["label"] == 0]
+    assert sum(pos) / len(pos) > sum(neg) / len(neg)
+
+
+def test_corpus_holds_every_word_of_the_world():
+    words = set(" ".join(synthetic.corpus()).split())
+    assert set(synthetic.ENTITIES) <= words
+    assert set(synthetic.THINGS) <= words
+
+
+def test_pretraining_examples_carry_factors():
+    rows = synthetic.pretraining_examples(0, 50)
+    assert any(r["sentence2"] is None for r in rows) and any(r["sentence2"] for r in rows)
+    for r in rows:
+        assert set(r["factors1"]) == {"topic", "polarity"}
+        assert (r["factors2"] is None) == (r["sentence2"] is None)
+
+
+def test_split_is_90_10_stratified_with_seed_42():
+    rows = [{"id": i, "label": i % 2} for i in range(200)]
+    train, dev = split_train_dev(rows, stratify=True)
+    assert (len(train), len(dev)) == (180, 20)
+    assert Counter(r["label"] for r in dev) == {0: 10, 1: 10}
+    assert {r["id"] for r in train} | {r["id"] for r in dev} == set(range(200))
+    assert split_train_dev(rows, stratify=True) == (train, dev)
+
+
+def test_unstratified_dev_has_ceil_ten_percent():
+    rows = [{"id": i, "label": i * 0.1} for i in range(101)]
+    train, dev = split_train_dev(rows, stratify=False)
+    assert len(dev) == math.ceil(0.1 * 101) == 11
+    assert len(train) == 90
+
+
+def test_load_splits_follows_the_protocol():
+    data = {"source": "synthetic", "seed": 0, "n_train": 101, "n_test": 40}
+    splits = load_splits("syn_sentiment", data)
+    assert (len(splits.train), len(splits.dev), len(splits.test)) == (90, 11, 40)
+    official = synthetic.generate("syn_sentiment", 0, 101, 40)
+    assert [e["text_a"] for e in splits.test] == [r["sentence1"] for r in official["validation"]]
+    assert all(e["text_b"] is None for e in splits.train)
+    pair = load_splits("syn_similarity", {**data, "n_train": 95})
+    assert len(pair.dev) == 10 and all(e["text_b"] for e in pair.dev)
+
+
+def test_train_limit_and_k_shrink_only_train():
+    data = {"source": "synthetic", "seed": 0, "n_train": 100, "n_test": 20}
+    full = load_splits("syn_topic", data)
+    limited = load_splits("syn_topic", {**data, "train_limit": 30})
+    few = load_splits("syn_topic", {**data, "k": 8})
+    assert len(limited.train) == 30 and len(few.train) == 8
+    assert limited.dev == full.dev and few.test == full.test
+    assert all(e in full.train for e in limited.train)
+
+
+def test_other_sources_say_what_is_missing():
+    with pytest.raises(NotImplementedError, match="rte"):
+        load_splits("rte", {"source": "hub"})
+    with pytest.raises(ValueError, match="source"):
+        load_splits("syn_topic", {"source": "ftp"})

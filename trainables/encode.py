@@ -1,0 +1,150 @@
+"""Tokenised splits, cached per process, and padded batches.
+
+A split is tokenised once per (task, data spec, tokenizer, max_length, split) and kept in memory,
+so repeated trials in one process (tests, joint and transfer nodes, reused workers) never
+re-tokenise. Batches are padded to their own longest sequence, not to max_length: synthetic and
+GLUE sentences are far shorter than 128 tokens and padding is wasted compute.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+
+import torch
+
+from trainables.tasks.data import Splits, load_splits
+from trainables.tasks.registry import MULTILABEL, REGRESSION, get_task
+
+SPLITS = ("train", "dev", "test")
+LENGTH_GROUP_BATCHES = 50  # length grouping sorts within windows of this many batches
+
+
+@dataclass
+class EncodedSplit:
+    """Token ids and labels of one split; ``input_ids[i]`` is a list of choices for multi-choice."""
+
+    task: str
+    problem_type: str
+    input_ids: list
+    labels: list
+    lengths: list[int]  # longest sequence of each example (its choices' longest for multi-choice)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+_CACHE: dict[tuple, EncodedSplit] = {}
+
+
+def tokenizer_key(tokenizer) -> str:
+    """What identifies a tokenizer's vocabulary in cache keys."""
+    return f"{tokenizer.name_or_path}|{len(tokenizer)}"
+
+
+def encode_task(task: str, data: dict, tokenizer, max_length: int) -> dict[str, EncodedSplit]:
+    """The train/dev/test splits of ``task`` tokenised, from the cache when already done."""
+    base = (
+        task,
+        json.dumps(data, sort_keys=True, default=str),
+        tokenizer_key(tokenizer),
+        max_length,
+    )
+    if all(base + (split,) in _CACHE for split in SPLITS):
+        return {split: _CACHE[base + (split,)] for split in SPLITS}
+    splits: Splits = load_splits(task, data)
+    out = {}
+    for split in SPLITS:
+        out[split] = encode_examples(task, getattr(splits, split), tokenizer, max_length)
+        _CACHE[base + (split,)] = out[split]
+    return out
+
+
+def clear_cache() -> None:
+    """Forget every cached split (tests; memory)."""
+    _CACHE.clear()
+
+
+def encode_examples(task: str, examples: list[dict], tokenizer, max_length: int) -> EncodedSplit:
+    """Tokenise examples {"text_a", "text_b" | None, "label"} (or "choices") of ``task``."""
+    problem_type = get_task(task).problem_type
+    labels = [ex["label"] for ex in examples]
+    if examples and "choices" in examples[0]:
+        input_ids = [
+            _encode_pairs(tokenizer, [ex["text_a"]] * len(ex["choices"]), ex["choices"], max_length)
+            for ex in examples
+        ]
+        lengths = [max(len(ids) for ids in choices) for choices in input_ids]
+    else:
+        firsts = [ex["text_a"] for ex in examples]
+        seconds = [ex.get("text_b") for ex in examples]
+        input_ids = _encode_pairs(tokenizer, firsts, seconds, max_length)
+        lengths = [len(ids) for ids in input_ids]
+    return EncodedSplit(task, problem_type, input_ids, labels, lengths)
+
+
+def _encode_pairs(tokenizer, firsts: list[str], seconds: list, max_length: int) -> list[list[int]]:
+    if not firsts:
+        return []
+    if all(s is None for s in seconds):
+        enc = tokenizer(firsts, truncation=True, max_length=max_length)
+    else:
+        enc = tokenizer(
+            firsts, [s or "" for s in seconds], truncation="longest_first", max_length=max_length
+        )
+    return list(enc["input_ids"])
+
+
+def pass_batches(
+    split: EncodedSplit,
+    batch_size: int,
+    seed: int,
+    index: int,
+    shuffle: bool = True,
+    group_by_length: bool = False,
+) -> list[list[int]]:
+    """The batches (example indices) of one pass over ``split``; a pure function of its arguments.
+
+    With ``group_by_length``, examples of similar length share a batch (less padding) while the
+    order of batches stays random.
+    """
+    order = list(range(len(split)))
+    # a string seed is hashed deterministically, and (seed, task, pass) never collide
+    rng = random.Random(f"{seed}:{split.task}:{index}")
+    if shuffle:
+        rng.shuffle(order)
+    if group_by_length:
+        window = batch_size * LENGTH_GROUP_BATCHES
+        order = [
+            i
+            for start in range(0, len(order), window)
+            for i in sorted(order[start : start + window], key=lambda j: -split.lengths[j])
+        ]
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    if shuffle and group_by_length:
+        rng.shuffle(batches)
+    return batches
+
+
+def collate(split: EncodedSplit, indices: list[int], pad_id: int) -> dict[str, torch.Tensor]:
+    """A batch padded to its longest sequence: input_ids and attention_mask (B, L) or (B, C, L)."""
+    rows = [split.input_ids[i] for i in indices]
+    width = max(split.lengths[i] for i in indices)
+    if rows and rows[0] and isinstance(rows[0][0], list):  # multiple choice
+        n_choices = max(len(r) for r in rows)
+        ids = torch.full((len(rows), n_choices, width), pad_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for b, choices in enumerate(rows):
+            for c, seq in enumerate(choices):
+                ids[b, c, : len(seq)] = torch.tensor(seq)
+                mask[b, c, : len(seq)] = 1
+    else:
+        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for b, seq in enumerate(rows):
+            ids[b, : len(seq)] = torch.tensor(seq)
+            mask[b, : len(seq)] = 1
+    labels = [split.labels[i] for i in indices]
+    dtype = torch.float if split.problem_type in (REGRESSION, MULTILABEL) else torch.long
+    return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor(labels, dtype=dtype)}

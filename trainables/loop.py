@@ -1,0 +1,383 @@
+"""The train/eval loop shared by every node kind.
+
+Training runs in *rounds*; each round ends with a dev evaluation, a selection step and a report.
+A round is one epoch (all train batches of every task, in a seeded random order) or, when
+``max_steps`` is set, ``eval_every`` steps whose task is drawn in proportion to task size.
+The best round's trainable state is kept and restored for the test evaluation.
+
+Determinism: batches are a pure function of (seed, task, pass); dropout draws from torch's RNG,
+seeded once and saved in every checkpoint, so a resumed run ends exactly where an uninterrupted
+one does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from trainables.encode import EncodedSplit, collate, pass_batches
+from trainables.tasks.metrics import score
+from trainables.tasks.registry import MULTILABEL, REGRESSION
+
+Report = Callable[[dict, "str | None"], None]
+MODEL_FILE, BEST_FILE, TRAINER_FILE, STATE_FILE = (
+    "model.safetensors",
+    "best.safetensors",
+    "trainer.pt",
+    "state.json",
+)
+
+
+@dataclass
+class LoopSettings:
+    """What the loop reads from a node's hparams (defaults in brackets are the paper's)."""
+
+    lr: float
+    epochs: int = 30
+    batch_size: int = 32
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    patience: int | None = None  # rounds without improvement before stopping; None: never stop
+    select: str = "loss"  # "loss" (lower dev loss) or "score" (higher dev score)
+    max_steps: int | None = None  # step budget (joint/few-shot); rounds are then eval_every steps
+    eval_every: int | None = None  # steps per round when max_steps is set (default: one epoch)
+    max_grad_norm: float | None = 1.0  # as the reference code's Hugging Face Trainer
+    group_by_length: bool = False
+    eval_batch_size: int | None = None
+    seed: int = 0
+
+    @classmethod
+    def from_hparams(cls, hparams: dict, seed: int) -> LoopSettings:
+        """Settings from a node's hparams; keys the loop does not know are left to the model."""
+        known = {f for f in cls.__dataclass_fields__ if f != "seed"}
+        settings = cls(
+            **{k: v for k, v in hparams.items() if k in known and v is not None}, seed=seed
+        )
+        settings.patience = hparams.get("patience")
+        if settings.select not in ("loss", "score"):
+            raise ValueError(f"hparams.select must be 'loss' or 'score', not {settings.select!r}")
+        return settings
+
+
+@dataclass
+class TaskData:
+    """One task's encoded splits."""
+
+    name: str
+    train: EncodedSplit
+    dev: EncodedSplit
+    test: EncodedSplit
+
+
+@dataclass
+class LoopState:
+    """Everything besides model/optimizer tensors that a resumed run needs (JSON)."""
+
+    rounds_done: int = 0
+    step: int = 0
+    drawn: dict[str, int] = field(default_factory=dict)  # step mode: batches taken per task
+    best_round: int | None = None
+    best_value: float | None = None
+    best_dev: dict[str, dict] = field(default_factory=dict)
+    bad_rounds: int = 0
+    stopped: bool = False
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class LoopResult:
+    """Test and best-round dev metrics per task, and how the run went."""
+
+    test: dict[str, dict]
+    dev: dict[str, dict]
+    best_epoch: int
+    epochs_run: int
+    history: list[dict]
+
+
+def run(
+    model,
+    tasks: list[TaskData],
+    settings: LoopSettings,
+    pad_id: int,
+    report: Report | None = None,
+    resume_from: str | None = None,
+) -> LoopResult:
+    """Train ``model`` on ``tasks``, keep the best round, evaluate it on every task's test split."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    params = model.trainable_parameters()
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    plan = _RoundPlan(tasks, settings)
+    scheduler = _linear_schedule(optimizer, plan.total_steps, settings.warmup_ratio)
+    state, best = LoopState(drawn={t.name: 0 for t in tasks}), None
+    torch.manual_seed(settings.seed)
+    if resume_from is not None:
+        state, best = _load_checkpoint(resume_from, model, optimizer, scheduler)
+
+    while not state.stopped and state.rounds_done < plan.rounds:
+        train_loss = _train_round(
+            model, plan, state, optimizer, scheduler, params, settings, pad_id, device
+        )
+        dev = {
+            t.name: evaluate(model, t.name, t.dev, pad_id, _eval_bs(settings), device)
+            for t in tasks
+        }
+        value = _mean(
+            [d["loss"] if settings.select == "loss" else d["score"] for d in dev.values()]
+        )
+        if _improves(value, state.best_value, settings.select):
+            best = {k: v.detach().to("cpu", copy=True) for k, v in model.checkpoint_state().items()}
+            state.best_round, state.best_value, state.best_dev = state.rounds_done, value, dev
+            state.bad_rounds = 0
+        else:
+            state.bad_rounds += 1
+        state.rounds_done += 1
+        if settings.patience is not None and state.bad_rounds >= settings.patience:
+            state.stopped = True
+        metrics = _round_metrics(state, train_loss, dev, scheduler)
+        state.history.append(metrics)
+        if report is not None:
+            _report_with_checkpoint(report, metrics, model, optimizer, scheduler, state, best)
+
+    if best is not None:
+        model.load_checkpoint_state({k: v.to(device) for k, v in best.items()})
+    test = {
+        t.name: evaluate(model, t.name, t.test, pad_id, _eval_bs(settings), device) for t in tasks
+    }
+    return LoopResult(
+        test=test,
+        dev=state.best_dev,
+        best_epoch=(state.best_round or 0) + 1,
+        epochs_run=state.rounds_done,
+        history=state.history,
+    )
+
+
+class _RoundPlan:
+    """Which batches each round trains on; a pure function of the settings and loop state."""
+
+    def __init__(self, tasks: list[TaskData], settings: LoopSettings):
+        self.tasks = {t.name: t for t in tasks}
+        self.settings = settings
+        self._passes: dict[str, tuple[int, list[list[int]]]] = {}
+        bs = settings.batch_size
+        self.batches_per_pass = {t.name: math.ceil(len(t.train) / bs) for t in tasks}
+        epoch_steps = sum(self.batches_per_pass.values())
+        if epoch_steps == 0:
+            raise ValueError("no training examples")
+        if settings.max_steps:
+            self.round_steps = settings.eval_every or epoch_steps
+            self.rounds = math.ceil(settings.max_steps / self.round_steps)
+            self.total_steps = settings.max_steps
+        else:
+            self.round_steps = epoch_steps
+            self.rounds = settings.epochs
+            self.total_steps = epoch_steps * settings.epochs
+
+    def steps(self, state: LoopState) -> list[tuple[str, list[int]]]:
+        """(task, example indices) of each step of the next round; advances ``state.drawn``."""
+        s, r = self.settings, state.rounds_done
+        if not s.max_steps:
+            # epoch mode: every task's pass r, batches of all tasks interleaved at random
+            steps = [
+                (name, b)
+                for name, t in self.tasks.items()
+                for b in pass_batches(t.train, s.batch_size, s.seed, r, True, s.group_by_length)
+            ]
+            if len(self.tasks) > 1:
+                random.Random(f"{s.seed}:round:{r}").shuffle(steps)
+            return steps
+        # step mode: tasks drawn in proportion to their size (temperature 1)
+        names = list(self.tasks)
+        weights = [len(self.tasks[n].train) for n in names]
+        count = min(self.round_steps, s.max_steps - state.step)
+        drawn = random.Random(f"{s.seed}:round:{r}").choices(names, weights=weights, k=count)
+        steps = []
+        for name in drawn:
+            k = state.drawn[name]
+            state.drawn[name] = k + 1
+            per_pass = self.batches_per_pass[name]
+            batches = self._pass(name, k // per_pass)
+            steps.append((name, batches[k % per_pass]))
+        return steps
+
+    def _pass(self, name: str, index: int) -> list[list[int]]:
+        # one pass serves many consecutive steps; keep only the latest per task
+        if self._passes.get(name, (None,))[0] != index:
+            s = self.settings
+            self._passes[name] = (
+                index,
+                pass_batches(
+                    self.tasks[name].train, s.batch_size, s.seed, index, True, s.group_by_length
+                ),
+            )
+        return self._passes[name][1]
+
+
+def _train_round(
+    model,
+    plan: _RoundPlan,
+    state: LoopState,
+    optimizer,
+    scheduler,
+    params,
+    settings: LoopSettings,
+    pad_id: int,
+    device: torch.device,
+) -> float:
+    model.train()
+    total, count = torch.zeros((), device=device), 0
+    for name, indices in plan.steps(state):
+        batch = _to(collate(plan.tasks[name].train, indices, pad_id), device)
+        with _autocast(device):
+            loss, _ = model(batch, name)
+        loss.backward()
+        if settings.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        total += loss.detach().float()
+        count += 1
+        state.step += 1
+    return float(total) / max(count, 1)
+
+
+@torch.no_grad()
+def evaluate(
+    model, task: str, split: EncodedSplit, pad_id: int, batch_size: int, device: torch.device
+) -> dict:
+    """Mean loss and every metric (0-100) of ``model`` on ``split``."""
+    model.eval()
+    loss_sum, predictions = 0.0, []
+    for start in range(0, len(split), batch_size):
+        indices = list(range(start, min(start + batch_size, len(split))))
+        batch = _to(collate(split, indices, pad_id), device)
+        with _autocast(device):
+            loss, logits = model(batch, task)
+        loss_sum += float(loss) * len(indices)
+        predictions.extend(decode(split.problem_type, logits.float().cpu()))
+    metrics = score(task, predictions, split.labels)
+    return {"loss": loss_sum / max(len(split), 1), **metrics}
+
+
+def decode(problem_type: str, logits: torch.Tensor) -> list:
+    """Predictions from logits: class ids, floats (regression) or 0/1 rows (multi-label)."""
+    if problem_type == REGRESSION:
+        return logits.reshape(len(logits), -1)[:, 0].tolist()
+    if problem_type == MULTILABEL:
+        return (logits > 0).long().tolist()
+    return logits.argmax(-1).tolist()
+
+
+def _improves(value: float, best: float | None, select: str) -> bool:
+    """Whether ``value`` beats ``best``; a NaN never does, and anything beats a NaN or nothing."""
+    if math.isnan(value):
+        return best is None
+    if best is None or math.isnan(best):
+        return True
+    return value < best if select == "loss" else value > best
+
+
+def _linear_schedule(optimizer, total_steps: int, warmup_ratio: float):
+    warmup = math.ceil(total_steps * warmup_ratio)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _round_metrics(state: LoopState, train_loss: float, dev: dict, scheduler) -> dict:
+    metrics = {
+        "epoch": state.rounds_done,
+        "step": state.step,
+        "train_loss": train_loss,
+        "dev_loss": _mean([d["loss"] for d in dev.values()]),
+        "dev_score": _mean([d["score"] for d in dev.values()]),
+        "best_epoch": state.best_round + 1,
+        "lr": scheduler.get_last_lr()[0],
+    }
+    if len(dev) > 1:
+        metrics.update({f"dev_score/{name}": d["score"] for name, d in dev.items()})
+    return metrics
+
+
+def _report_with_checkpoint(
+    report: Report, metrics: dict, model, optimizer, scheduler, state: LoopState, best: dict | None
+) -> None:
+    """Write a resumable checkpoint to a fresh folder, report, then delete the folder.
+
+    The folder lives only for the call: ``report`` must copy it (Ray Tune's report does).
+    """
+    from safetensors.torch import save_file
+
+    folder = Path(tempfile.mkdtemp(prefix="scalearn-ckpt-"))
+    try:
+        save_file(_contiguous_cpu(model.checkpoint_state()), str(folder / MODEL_FILE))
+        if best is not None:
+            save_file(_contiguous_cpu(best), str(folder / BEST_FILE))
+        rng = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        torch.save(
+            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng},
+            folder / TRAINER_FILE,
+        )
+        (folder / STATE_FILE).write_text(json.dumps(asdict(state)))
+        report(dict(metrics), str(folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load_checkpoint(folder: str, model, optimizer, scheduler) -> tuple[LoopState, dict | None]:
+    from safetensors.torch import load_file
+
+    path = Path(folder)
+    device = next(iter(model.trainable_parameters())).device
+    model.load_checkpoint_state(load_file(str(path / MODEL_FILE), device=str(device)))
+    best = load_file(str(path / BEST_FILE)) if (path / BEST_FILE).exists() else None
+    # weights_only: a checkpoint is data, never code
+    trainer = torch.load(path / TRAINER_FILE, map_location="cpu", weights_only=True)
+    optimizer.load_state_dict(trainer["optimizer"])
+    scheduler.load_state_dict(trainer["scheduler"])
+    torch.set_rng_state(trainer["rng"]["cpu"])
+    if "cuda" in trainer["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(trainer["rng"]["cuda"])
+    state = LoopState(**json.loads((path / STATE_FILE).read_text()))
+    return state, best
+
+
+def _contiguous_cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+
+
+def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _autocast(device: torch.device):
+    # bf16 on GPUs (the paper used mixed precision); full precision on CPU, where bf16 is slow
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _eval_bs(settings: LoopSettings) -> int:
+    return settings.eval_batch_size or 2 * settings.batch_size
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
