@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.commands import params, plan, plot, run, status, table
+from orchestrator.commands import data, params, plan, plot, run, status, table
 from orchestrator.spec import SpecError
 
 VERBS = {"plan": plan, "run": run, "status": status, "params": params, "table": table, "plot": plot}
+VERBS["data"] = data  # data check: the splits a sweep trains on
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,20 +11,17 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from trainables.tasks.local import task_dir
 from trainables.tasks.registry import get_task
-
-# Folder names the classic GLUE / SuperGLUE downloads use for a task.
-_FOLDER_ALIASES = {"sst2": ("sst-2", "SST-2"), "stsb": ("sts-b", "STS-B"), "wsc": ("WSC",)}
 
 
 def task_folder(task: str, root: str) -> Path:
-    """The folder of ``task`` under a local benchmark directory (the directory itself if none)."""
-    names = (task, task.upper(), *_FOLDER_ALIASES.get(task, ()))
-    for name in names:
-        candidate = Path(root) / name
-        if candidate.is_dir():
-            return candidate
-    return Path(root)
+    """The folder of ``task`` under a local benchmark directory (the directory itself if none).
+
+    The loader's own rule (``trainables.tasks.local.task_dir``), so the files a node's id hashes
+    are the files it trains on.
+    """
+    return task_dir(task, root)
 
 
 @lru_cache(maxsize=4096)

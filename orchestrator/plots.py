@@ -13,7 +13,7 @@ from orchestrator.results import latest
 from orchestrator.tables import build_table
 from trainables.tasks.registry import display_name
 
-KINDS = ("overview", "grid", "omegas")
+KINDS = ("overview", "grid", "omegas", "search")
 
 
 def _pyplot():
@@ -134,6 +134,36 @@ def draw_omegas(ax, df: pd.DataFrame, target: str, method: str = "scalearn") -> 
     ax.figure.colorbar(im, ax=ax, fraction=0.04)
 
 
+def draw_search(fig, df: pd.DataFrame) -> None:
+    """Dev score against each searched hyperparameter, one panel per search group and parameter."""
+    from orchestrator.tables import _searched_keys
+
+    df = latest(df)
+    samples = df[df["search_role"].eq("sample") & df["dev_score"].notna()]
+    panels = []
+    for _, g in samples.groupby("search_group", sort=False):
+        for key in _searched_keys(g):
+            panels.append((g, key))
+    if not panels:
+        raise ValueError("no search samples in these results")
+    cols = min(3, len(panels))
+    rows = math.ceil(len(panels) / cols)
+    for i, (g, key) in enumerate(panels):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        per_node = g.groupby("node_id").agg(dev=("dev_score", "mean"), hp=("hparams", "first"))
+        xs = [json.loads(h).get(key) for h in per_node["hp"]]
+        numeric = all(isinstance(x, (int, float)) for x in xs)
+        ax.scatter(xs if numeric else [str(x) for x in xs], per_node["dev"], s=40)
+        if numeric and min(xs) > 0 and max(xs) / min(xs) > 20:
+            ax.set_xscale("log")
+        first = g.iloc[0]
+        where = display_name(first["task"] or first["benchmark"])
+        ax.set_title(f"{METHODS[first['method']].display} on {where}", fontsize=10)
+        ax.set_xlabel(key)
+        ax.set_ylabel("dev score")
+        ax.grid(True, alpha=0.3)
+
+
 def plot(
     df: pd.DataFrame,
     out: str,
@@ -156,6 +186,9 @@ def plot(
             raise ValueError("--kind omegas needs --target TASK")
         fig, ax = plt.subplots(figsize=(8, 5))
         draw_omegas(ax, df, target, method)
+    elif kind == "search":
+        fig = plt.figure(figsize=(13, 7))
+        draw_search(fig, df)
     else:
         raise ValueError(f"unknown plot kind {kind!r}; known: {', '.join(KINDS)}")
     fig.tight_layout()

@@ -44,6 +44,8 @@ SCHEMA = pa.schema(
         ("simulated", pa.bool_()),
         ("hparams", pa.string()),  # JSON
         ("sources", pa.list_(pa.string())),  # node ids of the source adapters
+        ("search_group", pa.string()),  # the search a node belongs to, if any
+        ("search_role", pa.string()),  # "sample" (a configuration tried) or "best" (the winner's)
         ("extra", pa.string()),  # JSON: e.g. ScaLearn's learned omegas per layer and source
         ("error", pa.string()),
     ]
@@ -113,6 +115,14 @@ def read_node_rows(results: str, sweep: str, node_id: str) -> list[dict]:
         return []
 
 
+def _conform(table: pa.Table) -> pa.Table:
+    """A node file in the current schema: columns added since it was written come back null."""
+    for f in SCHEMA:
+        if f.name not in table.column_names:
+            table = table.append_column(f.name, pa.nulls(len(table), f.type))
+    return table.select(SCHEMA.names).cast(SCHEMA)
+
+
 def load(path: str):
     """The tidy DataFrame of a sweep's results: one row per node and task.
 
@@ -137,7 +147,7 @@ def load(path: str):
     tables = []
     for f in sorted(files):
         with fs.open_input_file(f) as fh:
-            tables.append(pq.read_table(fh).cast(SCHEMA))
+            tables.append(_conform(pq.read_table(fh)))
     df = pa.concat_tables(tables).to_pandas()
     for k in ("metrics", "dev_metrics"):
         df[k] = df[k].map(lambda v: dict(v) if v is not None else {})

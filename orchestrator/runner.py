@@ -187,8 +187,9 @@ def run_sweep(
     from ray import tune
     from ray.tune.execution.placement_groups import PlacementGroupFactory
 
+    from orchestrator.pruning import PruningScheduler
     from orchestrator.searcher import DagSearcher
-    from orchestrator.trial import run_node_trial
+    from orchestrator.trial import run_node_trial, search_outcome
 
     if not simulate:
         from trainables.backbones import prepare
@@ -222,12 +223,29 @@ def run_sweep(
     trainable = tune.with_resources(
         tune.with_parameters(run_node_trial, nodes=nodes, settings=settings), resources
     )
-    searcher = DagSearcher(dag, store.is_committed, cached=cached)
+    studies = None
+    groups = {n.search["group"]: {"spec": n.search["spec"]} for n in plan.nodes if n.search}
+    if groups:
+        from orchestrator.search import SearchStudies
+
+        studies = SearchStudies(groups, _study_folder(results, spec.name))
+    searcher = DagSearcher(
+        dag,
+        store.is_committed,
+        cached=cached,
+        studies=studies,
+        outcome=lambda node_id, metric: search_outcome(store, node_id, metric),
+    )
     progress = _Progress(searcher, dag)
     errors: dict[str, str] = {}
     tuner = tune.Tuner(
         trainable,
-        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=10**9, reuse_actors=False),
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=PruningScheduler(searcher),
+            num_samples=10**9,
+            reuse_actors=False,
+        ),
         run_config=tune.RunConfig(
             name=run_id,
             storage_path=f"{results}/{spec.name}/_tune",
@@ -240,44 +258,40 @@ def run_sweep(
     tuner.fit()
     progress.line(force=True)
 
-    failed = {i: errors.get(i, "trial failed") for i, s in searcher.status.items() if s == "failed"}
+    failed = {
+        i: errors.get(i) or searcher.reasons.get(i, "trial failed")
+        for i, s in searcher.status.items()
+        if s == "failed"
+    }
+    pruned = [i for i, s in searcher.status.items() if s == "pruned"]
     blocked = [i for i, s in searcher.status.items() if s == "blocked"]
     now = time.time()
+
+    def write_outcome(node: dict, status: str, error: str) -> None:
+        rows = rows_for(
+            node,
+            _empty_rows(node),
+            run_id=run_id,
+            sweep=spec.name,
+            started_at=now,
+            finished_at=now,
+            artifact_uri=None,
+            status=status,
+            error=error,
+        )
+        write_node_rows(results, spec.name, node["id"], rows)
+
     for i, err in failed.items():
-        write_node_rows(
-            results,
-            spec.name,
-            i,
-            rows_for(
-                nodes[i],
-                _empty_rows(nodes[i]),
-                run_id=run_id,
-                sweep=spec.name,
-                started_at=now,
-                finished_at=now,
-                artifact_uri=None,
-                status="failed",
-                error=err,
-            ),
+        write_outcome(nodes[i], "failed", err)
+    for i in pruned:
+        write_outcome(
+            dict(nodes[i], hparams=searcher.hparams(i)),
+            "pruned",
+            "stopped early by the search's pruner",
         )
     for i in blocked:
         cause = ", ".join(d for d in nodes[i]["deps"] if d in failed) or "a failed dependency"
-        write_node_rows(
-            results,
-            spec.name,
-            i,
-            rows_for(
-                nodes[i],
-                _empty_rows(nodes[i]),
-                run_id=run_id,
-                sweep=spec.name,
-                started_at=now,
-                finished_at=now,
-                artifact_uri=None,
-                status="blocked",
-                error=f"blocked by {cause}",
-            ),
-        )
+        write_outcome(nodes[i], "blocked", f"blocked by {cause}")
     return RunSummary(
         run_id,
         spec.name,
@@ -287,6 +301,13 @@ def run_sweep(
         wall_s=time.time() - started,
         retried=progress.retried,
     )
+
+
+def _study_folder(results: str, sweep: str) -> str:
+    """Where a run's Optuna studies live: beside the results, or a local cache for remote ones."""
+    if "://" not in results:
+        return f"{results}/{sweep}/search"
+    return os.path.expanduser(f"~/.cache/scalearn/search/{sweep}")
 
 
 def _empty_rows(node: dict) -> list[dict]:

@@ -14,27 +14,14 @@ from typing import Any
 
 import yaml
 
+from orchestrator.fewshot import FewShotSpec, parse_fewshot
 from orchestrator.methods import METHODS, STL
+from orchestrator.search import SearchSpec, parse_search
+from orchestrator.spec_checks import TRAINING_DEFAULTS, Checker, is_int, show
 from trainables.tasks.registry import BENCHMARKS, TASKS
 
-# Hyperparameters a sweep may set, with the defaults every method starts from.
-TRAINING_DEFAULTS: dict[str, Any] = {
-    "lr": 1e-4,
-    "epochs": 30,
-    "batch_size": 32,
-    "max_length": None,  # None: the task's own (128; MultiRC 324; ReCoRD 256)
-    "patience": 5,  # None: no early stopping, the best epoch is kept
-    "warmup_ratio": 0.0,
-    "weight_decay": 0.0,
-    "select": "loss",  # what picks the best epoch on dev: "loss" or "score"
-    "train_limit": None,  # subsample the train split to this many rows
-    "max_steps": None,  # joint and few-shot runs count steps instead of epochs
-    "eval_every": None,  # steps between dev evaluations when max_steps is set
-    "reduction_factor": 16,
-}
-
 DATA_SOURCES = ("hub", "local", "synthetic")
-DATA_KEYS = {"source", "dir", "seed", "n_train", "n_test", "k"}
+DATA_KEYS = {"source", "dir", "seed", "n_train", "n_test", "k", "repo", "config", "revision"}
 TOP_KEYS = {
     "sweep",
     "description",
@@ -45,10 +32,10 @@ TOP_KEYS = {
     "sources",
     "resources",
     "retries",
+    "fewshot",
 }
 BENCHMARK_KEYS = {"tasks", "seeds", "task_seeds", "data", "task_data"}
-METHOD_EXTRA_KEYS = {"seeds", "per_task", "per_benchmark", "resources"}
-RESOURCE_KEYS = {"cpu", "gpu"}
+METHOD_EXTRA_KEYS = {"seeds", "per_task", "per_benchmark", "resources", "search"}
 SOURCES_KEYS = {"method", "seed"}
 
 
@@ -82,6 +69,10 @@ class MethodSpec:
     per_task: dict[str, dict] = field(default_factory=dict)
     per_benchmark: dict[str, dict] = field(default_factory=dict)
     resources: dict | None = None
+    # ``search:`` blocks: the method's own and per-task / per-benchmark ones, which win
+    search: SearchSpec | None = None
+    search_per_task: dict[str, SearchSpec] = field(default_factory=dict)
+    search_per_benchmark: dict[str, SearchSpec] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,6 +90,7 @@ class SweepSpec:
     resources: dict = field(default_factory=lambda: {"cpu": 1, "gpu": 0})
     retries: int = 1
     description: str = ""
+    fewshot: FewShotSpec | None = None  # a few-shot sweep (orchestrator.fewshot)
 
     def hparams(self, method: str, benchmark: str, task: str | None) -> dict:
         """The resolved hyperparameters of ``method`` on ``task`` (or a joint node's benchmark)."""
@@ -116,6 +108,15 @@ class SweepSpec:
             resolved["max_length"] = max(TASKS[t].max_length for t in tasks)
         return resolved
 
+    def search_for(self, method: str, benchmark: str, task: str | None) -> SearchSpec | None:
+        """The search that decides ``method``'s hyperparameters on ``task``, if any."""
+        m = self.methods.get(method)
+        if m is None:
+            return None
+        if task is not None and task in m.search_per_task:
+            return m.search_per_task[task]
+        return m.search_per_benchmark.get(benchmark, m.search)
+
     def method_resources(self, method: str) -> dict:
         """The resources one trial of ``method`` asks for."""
         res = dict(self.resources)
@@ -123,133 +124,6 @@ class SweepSpec:
         if m is not None and m.resources:
             res.update(m.resources)
         return res
-
-
-class _Checker:
-    """Collects problems with their key paths."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-
-    def add(self, key: str, message: str) -> None:
-        self.problems.append(f"{key}: {message}" if key else message)
-
-    def mapping(self, value: Any, key: str) -> dict | None:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.add(key, f"expected a mapping, got {_show(value)}")
-            return None
-        return value
-
-    def known_keys(self, value: dict, allowed: set[str], key: str) -> None:
-        for k in value:
-            if k not in allowed:
-                hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
-                fix = (
-                    f"did you mean {hint[0]!r}?"
-                    if hint
-                    else f"allowed: {', '.join(sorted(allowed))}"
-                )
-                self.add(_join(key, k), f"unknown key; {fix}")
-
-    def seeds(self, value: Any, key: str) -> list[int] | None:
-        if not isinstance(value, list) or not all(_is_int(s) and s >= 0 for s in value):
-            self.add(key, f"expected a list of non-negative integers, got {_show(value)}")
-            return None
-        if not value:
-            self.add(key, "the seed list is empty; give at least one seed, e.g. [0]")
-            return None
-        if len(set(value)) != len(value):
-            self.add(key, f"seeds repeat: {value}")
-        return list(value)
-
-    def hparams(self, value: dict, key: str, extra: set[str] = frozenset()) -> dict:
-        """Validate the hyperparameter keys of ``value``; returns only those."""
-        out = {}
-        for k, v in value.items():
-            if k in extra:
-                continue
-            path = _join(key, k)
-            if k not in TRAINING_DEFAULTS:
-                allowed = set(TRAINING_DEFAULTS) | extra
-                hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
-                fix = (
-                    f"did you mean {hint[0]!r}?"
-                    if hint
-                    else f"allowed: {', '.join(sorted(allowed))}"
-                )
-                self.add(path, f"unknown key; {fix}")
-                continue
-            problem = _check_hparam(k, v)
-            if problem:
-                self.add(path, problem)
-            else:
-                out[k] = float(v) if k in _FLOAT_KEYS else v
-        return out
-
-    def resources(self, value: Any, key: str) -> dict | None:
-        value = self.mapping(value, key)
-        if value is None:
-            return None
-        self.known_keys(value, RESOURCE_KEYS, key)
-        out = {}
-        for k in RESOURCE_KEYS & set(value):
-            v = value[k]
-            if not _is_number(v) or v < 0:
-                self.add(_join(key, k), f"expected a non-negative number, got {_show(v)}")
-            elif k == "gpu" and v > 1 and not float(v).is_integer():
-                self.add(_join(key, k), f"a fraction of a GPU must be at most 1, got {v}")
-            else:
-                out[k] = v
-        return out
-
-
-_FLOAT_KEYS = {"lr", "warmup_ratio", "weight_decay"}
-
-
-def _check_hparam(key: str, v: Any) -> str | None:
-    """A message when ``v`` is not a valid value for hyperparameter ``key``."""
-    if key == "lr":
-        return None if _is_number(v) and v > 0 else f"expected a positive number, got {_show(v)}"
-    if key in ("epochs", "batch_size", "reduction_factor"):
-        return None if _is_int(v) and v > 0 else f"expected a positive integer, got {_show(v)}"
-    if key in ("max_length", "train_limit", "max_steps", "eval_every"):
-        ok = v is None or (_is_int(v) and v > 0)
-        return None if ok else f"expected a positive integer or null, got {_show(v)}"
-    if key == "patience":
-        ok = v is None or (_is_int(v) and v > 0)
-        return (
-            None
-            if ok
-            else f"expected a positive integer, or null for no early stopping, got {_show(v)}"
-        )
-    if key == "warmup_ratio":
-        ok = _is_number(v) and 0 <= v < 1
-        return None if ok else f"expected a number in [0, 1), got {_show(v)}"
-    if key == "weight_decay":
-        return (
-            None if _is_number(v) and v >= 0 else f"expected a non-negative number, got {_show(v)}"
-        )
-    if key == "select":
-        return None if v in ("loss", "score") else f"expected 'loss' or 'score', got {_show(v)}"
-    return None
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _show(v: Any) -> str:
-    return f"{v!r} ({type(v).__name__})"
-
-
-def _join(key: str, sub: Any) -> str:
-    return f"{key}.{sub}" if key else str(sub)
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
@@ -271,9 +145,9 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
 
 def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
     """Validate an already parsed sweep document."""
-    c = _Checker()
+    c = Checker()
     if not isinstance(raw, dict):
-        raise SpecError(path, [f"the file must be a mapping of keys, got {_show(raw)}"])
+        raise SpecError(path, [f"the file must be a mapping of keys, got {show(raw)}"])
     c.known_keys(raw, TOP_KEYS, "")
     for k in ("sweep", "backbone", "benchmarks", "methods"):
         if k not in raw:
@@ -282,10 +156,10 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
     if "sweep" in raw and (
         not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum()
     ):
-        c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {_show(name)}")
+        c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {show(name)}")
     backbone = raw.get("backbone", "")
     if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
-        c.add("backbone", f"expected a model name such as 'roberta-base', got {_show(backbone)}")
+        c.add("backbone", f"expected a model name such as 'roberta-base', got {show(backbone)}")
 
     training = c.hparams(c.mapping(raw.get("training"), "training") or {}, "training")
     base_dir = Path(path).parent if path != "<sweep>" else Path.cwd()
@@ -299,18 +173,19 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         stl = [m for m, d in METHODS.items() if d.kind == STL]
         c.add(
             "sources.method",
-            f"expected a stage-one method ({', '.join(stl)}), got {_show(source_method)}",
+            f"expected a stage-one method ({', '.join(stl)}), got {show(source_method)}",
         )
     source_seed = sources.get("seed", 0)
-    if not _is_int(source_seed) or source_seed < 0:
-        c.add("sources.seed", f"expected a non-negative integer, got {_show(source_seed)}")
+    if not is_int(source_seed) or source_seed < 0:
+        c.add("sources.seed", f"expected a non-negative integer, got {show(source_seed)}")
 
     resources = {"cpu": 1, "gpu": 0}
     resources.update(c.resources(raw.get("resources"), "resources") or {})
     retries = raw.get("retries", 1)
-    if not _is_int(retries) or retries < 0:
-        c.add("retries", f"expected a non-negative integer, got {_show(retries)}")
+    if not is_int(retries) or retries < 0:
+        c.add("retries", f"expected a non-negative integer, got {show(retries)}")
     description = raw.get("description", "")
+    fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
 
     if c.problems:
         raise SpecError(path, c.problems)
@@ -326,10 +201,11 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         resources=resources,
         retries=retries,
         description=str(description or ""),
+        fewshot=fewshot,
     )
 
 
-def _parse_benchmarks(c: _Checker, raw: Any, base_dir: Path) -> dict[str, BenchmarkSpec]:
+def _parse_benchmarks(c: Checker, raw: Any, base_dir: Path) -> dict[str, BenchmarkSpec]:
     raw = c.mapping(raw, "benchmarks")
     if raw is None:
         return {}
@@ -348,7 +224,7 @@ def _parse_benchmarks(c: _Checker, raw: Any, base_dir: Path) -> dict[str, Benchm
         known = BENCHMARKS[bname]
         tasks = braw.get("tasks", list(known))
         if not isinstance(tasks, list) or not tasks:
-            c.add(f"{key}.tasks", f"expected a non-empty list of tasks, got {_show(tasks)}")
+            c.add(f"{key}.tasks", f"expected a non-empty list of tasks, got {show(tasks)}")
             continue
         bad = [t for t in tasks if t not in known]
         for t in bad:
@@ -386,14 +262,14 @@ def _parse_benchmarks(c: _Checker, raw: Any, base_dir: Path) -> dict[str, Benchm
     return out
 
 
-def _check_data(c: _Checker, data: dict, key: str, benchmark: str, base_dir: Path) -> dict:
+def _check_data(c: Checker, data: dict, key: str, benchmark: str, base_dir: Path) -> dict:
     c.known_keys(data, DATA_KEYS, key)
     default_source = "synthetic" if benchmark == "synthetic" else "hub"
     source = data.get("source", default_source)
     out = {k: v for k, v in data.items() if k in DATA_KEYS}
     out["source"] = source
     if source not in DATA_SOURCES:
-        c.add(f"{key}.source", f"expected one of {', '.join(DATA_SOURCES)}, got {_show(source)}")
+        c.add(f"{key}.source", f"expected one of {', '.join(DATA_SOURCES)}, got {show(source)}")
         return out
     if source == "local":
         d = data.get("dir")
@@ -420,15 +296,15 @@ def _check_data(c: _Checker, data: dict, key: str, benchmark: str, base_dir: Pat
     for k in ("seed", "n_train", "n_test", "k"):
         if k in data:
             v = data[k]
-            ok = _is_int(v) and (v >= 0 if k == "seed" else v > 0)
+            ok = is_int(v) and (v >= 0 if k == "seed" else v > 0)
             if not ok:
                 sign = "non-negative" if k == "seed" else "positive"
-                c.add(f"{key}.{k}", f"expected a {sign} integer, got {_show(v)}")
+                c.add(f"{key}.{k}", f"expected a {sign} integer, got {show(v)}")
     return out
 
 
 def _parse_methods(
-    c: _Checker, raw: Any, benchmarks: dict[str, BenchmarkSpec]
+    c: Checker, raw: Any, benchmarks: dict[str, BenchmarkSpec]
 ) -> dict[str, MethodSpec]:
     raw = c.mapping(raw, "methods")
     if raw is None:
@@ -449,16 +325,19 @@ def _parse_methods(
             continue
         hparams = c.hparams(mraw, key, extra=METHOD_EXTRA_KEYS)
         seeds = c.seeds(mraw["seeds"], f"{key}.seeds") if "seeds" in mraw else None
-        per_task = {}
+        per_task, search_per_task, search_per_benchmark = {}, {}, {}
         for t, v in (c.mapping(mraw.get("per_task"), f"{key}.per_task") or {}).items():
             if t not in all_tasks:
                 c.add(
                     f"{key}.per_task.{t}",
                     f"not a task of this sweep; tasks: {', '.join(sorted(all_tasks))}",
                 )
-            per_task[t] = c.hparams(
-                c.mapping(v, f"{key}.per_task.{t}") or {}, f"{key}.per_task.{t}"
-            )
+            v = c.mapping(v, f"{key}.per_task.{t}") or {}
+            per_task[t] = c.hparams(v, f"{key}.per_task.{t}", extra={"search"})
+            if "search" in v:
+                search_per_task[t] = parse_search(
+                    c, v["search"], f"{key}.per_task.{t}.search", set(TRAINING_DEFAULTS)
+                )
         per_benchmark = {}
         for b, v in (c.mapping(mraw.get("per_benchmark"), f"{key}.per_benchmark") or {}).items():
             if b not in benchmarks:
@@ -466,13 +345,30 @@ def _parse_methods(
                     f"{key}.per_benchmark.{b}",
                     f"not a benchmark of this sweep; benchmarks: {', '.join(benchmarks)}",
                 )
-            per_benchmark[b] = c.hparams(
-                c.mapping(v, f"{key}.per_benchmark.{b}") or {}, f"{key}.per_benchmark.{b}"
-            )
+            v = c.mapping(v, f"{key}.per_benchmark.{b}") or {}
+            per_benchmark[b] = c.hparams(v, f"{key}.per_benchmark.{b}", extra={"search"})
+            if "search" in v:
+                search_per_benchmark[b] = parse_search(
+                    c, v["search"], f"{key}.per_benchmark.{b}.search", set(TRAINING_DEFAULTS)
+                )
         resources = (
             c.resources(mraw["resources"], f"{key}.resources") if "resources" in mraw else None
         )
+        search = (
+            parse_search(c, mraw["search"], f"{key}.search", set(TRAINING_DEFAULTS))
+            if "search" in mraw
+            else None
+        )
         out[mname] = MethodSpec(
-            mname, METHODS[mname].kind, hparams, seeds, per_task, per_benchmark, resources
+            mname,
+            METHODS[mname].kind,
+            hparams,
+            seeds,
+            per_task,
+            per_benchmark,
+            resources,
+            search,
+            search_per_task,
+            search_per_benchmark,
         )
     return out

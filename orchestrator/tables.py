@@ -6,6 +6,7 @@ benchmark's tasks in the paper's order plus Avg.; a cell is the mean over seeds 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -44,7 +45,10 @@ def build_table(
 ) -> Table:
     """Aggregate done rows over seeds into a Table for one benchmark (or all when None)."""
     df = latest(df)
-    df = df[df["status"] == "done"] if not df.empty else df
+    if not df.empty:
+        # a search's samples are configurations tried, not results; its seed nodes are
+        sample = df["search_role"].eq("sample") if "search_role" in df else False
+        df = df[(df["status"] == "done") & ~sample]
     if benchmark is not None and not df.empty:
         df = df[df["benchmark"] == benchmark]
     if df.empty:
@@ -186,3 +190,56 @@ def _latex(rows: list[list[str]], notes: list[str]) -> str:
     out += [r"\bottomrule", r"\end{tabular}"]
     out += [f"% {n}" for n in notes]
     return "\n".join(out)
+
+
+def search_table(df: pd.DataFrame) -> str:
+    """Every search group: the configurations tried with their dev scores, the winner marked."""
+    df = latest(df)
+    if df.empty or "search_role" not in df or not df["search_role"].notna().any():
+        return "no searches in these results"
+    out = []
+    for gid, g in df[df["search_role"].notna()].groupby("search_group", sort=False):
+        first = g.iloc[0]
+        where = first["task"] if first["kind"] != "joint" else first["benchmark"]
+        samples = g[g["search_role"] == "sample"]
+        keys = _searched_keys(g)
+        out.append(
+            f"{METHODS[first['method']].display} on {display_name(where)} ({gid}): "
+            f"{samples['node_id'].nunique()} samples over {', '.join(keys)}"
+        )
+        per_node = samples.groupby("node_id").agg(
+            dev_score=("dev_score", "mean"),
+            status=("status", "first"),
+            hparams=("hparams", "first"),
+        )
+        best_score = per_node.loc[per_node.status == "done", "dev_score"].max()
+        marked = False
+        for _, r in per_node.sort_values("dev_score", ascending=False).iterrows():
+            params = json.loads(r["hparams"]) if isinstance(r["hparams"], str) else {}
+            shown = ", ".join(f"{k}={_fmt(params.get(k))}" for k in keys)
+            best = not marked and r["status"] == "done" and r["dev_score"] == best_score
+            marked |= best
+            mark = "  <- best" if best else ""
+            score = f"{r['dev_score']:.2f}" if pd.notna(r["dev_score"]) else "-"
+            out.append(f"  {shown:<40} dev {score:>7}  {r['status']}{mark}")
+        best = g[g["search_role"] == "best"]
+        if not best.empty and isinstance(best.iloc[0]["hparams"], str):
+            params = json.loads(best.iloc[0]["hparams"])
+            out.append(
+                "  seed nodes trained with: "
+                + ", ".join(f"{k}={_fmt(params.get(k))}" for k in keys)
+            )
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def _searched_keys(g: pd.DataFrame) -> list[str]:
+    """The hyperparameters that vary among a group's samples."""
+    params = [json.loads(h) for h in g["hparams"].dropna()]
+    if not params:
+        return []
+    return sorted(k for k in params[0] if len({json.dumps(p.get(k)) for p in params}) > 1)
+
+
+def _fmt(v) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)

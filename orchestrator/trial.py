@@ -58,8 +58,10 @@ def rows_for(
                 "artifact_uri": artifact_uri,
                 "simulated": node["simulated"],
                 "hparams": node["hparams"],
-                "sources": node["deps"] if node["kind"] == "transfer" else [],
+                "sources": node["sources"],
                 "error": error,
+                "search_group": (node.get("search") or {}).get("group"),
+                "search_role": (node.get("search") or {}).get("role"),
             }
         )
         out.append(row)
@@ -70,6 +72,8 @@ def rows_from_store(store: ArtifactStore, node: dict, *, run_id: str, sweep: str
     """Result rows rebuilt from a committed entry (a node finished elsewhere or earlier)."""
     rec = store.record(node["id"])
     saved = store.read_json(node["id"], ROWS_FILE)
+    # the hyperparameters it really trained with (a search node's are chosen at run time)
+    node = dict(node, hparams=store.read_json(node["id"], NODE_FILE)["hparams"])
     return rows_for(
         node,
         saved["rows"],
@@ -79,6 +83,18 @@ def rows_from_store(store: ArtifactStore, node: dict, *, run_id: str, sweep: str
         finished_at=rec["committed_at"],
         artifact_uri=store.payload_uri(node["id"]),
     )
+
+
+def search_outcome(store: ArtifactStore, node_id: str, metric: str) -> tuple[dict, float]:
+    """A committed search sample's hyperparameters and its selection value (mean over tasks)."""
+    hparams = store.read_json(node_id, NODE_FILE)["hparams"]
+    rows = store.read_json(node_id, ROWS_FILE)["rows"]
+    if metric == "dev_loss":
+        values = [(r.get("extra") or {}).get("dev_loss", r.get("dev_loss")) for r in rows]
+    else:
+        values = [r.get("dev_score") for r in rows]
+    values = [float(v) for v in values if v is not None]
+    return hparams, (sum(values) / len(values) if values else float("nan"))
 
 
 @contextmanager
@@ -114,6 +130,8 @@ def run_node_trial(config: dict, nodes: dict, settings: dict) -> None:
     from ray import tune
 
     node = nodes[config["node_id"]]
+    if config.get("hparams"):  # search nodes learn theirs when they are handed out
+        node = dict(node, hparams=config["hparams"])
     store = ArtifactStore(settings["store"])
     results, sweep, run_id = settings["results"], settings["sweep"], settings["run_id"]
     # The same run retrying this node (a lost worker) owns the claim its first try left behind.
@@ -135,10 +153,10 @@ def _train_and_commit(node: dict, store: ArtifactStore, settings: dict, tune) ->
     """Fetch sources, train (or simulate) from the last checkpoint if any, and commit."""
     results, sweep, run_id = settings["results"], settings["sweep"], settings["run_id"]
     started_at = time.time()
-    missing = [d for d in node["deps"] if not store.is_committed(d)]
+    missing = [d for d in node["sources"] if not store.is_committed(d)]
     if missing:
         raise RuntimeError(f"{node['id']} started before its sources were committed: {missing}")
-    sources = {d: store.fetch(d) for d in node["deps"]}
+    sources = {d: store.fetch(d) for d in node["sources"]}
 
     resume_dir = None
     checkpoint = tune.get_checkpoint()
@@ -170,7 +188,7 @@ def _train_and_commit(node: dict, store: ArtifactStore, settings: dict, tune) ->
 
             threads = max(1, int(node["resources"].get("cpu", 1)))
             output = train_node(
-                dict(node, source_ids=list(node["deps"])),
+                dict(node, source_ids=list(node["sources"])),
                 sources,
                 out_dir,
                 report=report,

@@ -55,7 +55,7 @@ def test_searcher_releases_nodes_only_after_their_dependencies_commit():
     assert s.suggest("t3") is None  # c and d wait for b
     committed.add("b")
     s.on_trial_complete("t1")
-    assert s.suggest("t4") == {"node_id": "d"}
+    assert s.suggest("t4")["node_id"] == "d"
     assert s.suggest("t5") is None  # c still waits for a
     s.on_trial_complete("t2")  # a's trial ended but a is not committed: it failed
     assert s.status["a"] == "failed" and s.status["c"] == "blocked"
@@ -76,7 +76,7 @@ def test_searcher_save_and_restore(tmp_path):
     restored.restore(str(tmp_path / "state.pkl"))
     assert restored.status["b"] == "done"
     assert restored.status["a"] == "pending", "a trial lost with the driver runs again"
-    assert restored.suggest("t9") == {"node_id": "a"}
+    assert restored.suggest("t9")["node_id"] == "a"
 
 
 def test_cached_nodes_count_as_done():

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from orchestrator.spec import SpecError, load_spec, parse_spec
-from tests.conftest import SWEEPS, TEST_SWEEPS
+from tests.conftest import SHARED_DATA, SWEEPS, TEST_SWEEPS
 
 SHIPPED = sorted(SWEEPS.glob("*.yaml")) + sorted(TEST_SWEEPS.glob("*.yaml"))
 
@@ -19,6 +19,8 @@ def test_there_are_shipped_sweeps():
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_sweep_loads_and_opens_with_its_command(path):
+    if "shared/data" in path.read_text() and not SHARED_DATA.is_dir():
+        pytest.skip(f"{path.name} reads the real data files at {SHARED_DATA}, absent here")
     spec = load_spec(path)
     assert spec.methods and spec.benchmarks
     head = path.read_text().splitlines()

@@ -121,8 +121,8 @@ def test_train_limit_and_k_shrink_only_train():
     assert all(e in full.train for e in limited.train)
 
 
-def test_other_sources_say_what_is_missing():
-    with pytest.raises(NotImplementedError, match="rte"):
-        load_splits("rte", {"source": "hub"})
+def test_other_sources_say_what_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="rte: no folder rte or RTE"):
+        load_splits("rte", {"source": "local", "dir": str(tmp_path)})
     with pytest.raises(ValueError, match="source"):
         load_splits("syn_topic", {"source": "ftp"})

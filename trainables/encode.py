@@ -3,7 +3,8 @@
 A split is tokenised once per (task, data spec, tokenizer, max_length, split) and kept in memory,
 so repeated trials in one process (tests, joint and transfer nodes, reused workers) never
 re-tokenise. Batches are padded to their own longest sequence, not to max_length: synthetic and
-GLUE sentences are far shorter than 128 tokens and padding is wasted compute.
+GLUE sentences are far shorter than 128 tokens and padding is wasted compute. Training batches
+are grouped by length (random groups in random order); evaluation batches are sorted by length.
 """
 
 from __future__ import annotations
@@ -127,10 +128,21 @@ def pass_batches(
     return batches
 
 
-def collate(split: EncodedSplit, indices: list[int], pad_id: int) -> dict[str, torch.Tensor]:
-    """A batch padded to its longest sequence: input_ids and attention_mask (B, L) or (B, C, L)."""
+def eval_batches(split: EncodedSplit, batch_size: int) -> list[list[int]]:
+    """Batches of example indices sorted by length: least padding, order-free metrics."""
+    order = sorted(range(len(split)), key=lambda i: split.lengths[i])
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def collate(
+    split: EncodedSplit, indices: list[int], pad_id: int, pad_to: int | None = None
+) -> dict[str, torch.Tensor]:
+    """A batch padded to its longest sequence (or to ``pad_to``, the reference scripts' fixed
+    padding): input_ids and attention_mask (B, L) or (B, C, L)."""
     rows = [split.input_ids[i] for i in indices]
     width = max(split.lengths[i] for i in indices)
+    if pad_to is not None:
+        width = max(width, pad_to)
     if rows and rows[0] and isinstance(rows[0][0], list):  # multiple choice
         n_choices = max(len(r) for r in rows)
         ids = torch.full((len(rows), n_choices, width), pad_id, dtype=torch.long)
@@ -140,11 +152,9 @@ def collate(split: EncodedSplit, indices: list[int], pad_id: int) -> dict[str, t
                 ids[b, c, : len(seq)] = torch.tensor(seq)
                 mask[b, c, : len(seq)] = 1
     else:
-        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for b, seq in enumerate(rows):
-            ids[b, : len(seq)] = torch.tensor(seq)
-            mask[b, : len(seq)] = 1
+        # one tensor from padded lists: far fewer small copies than a row-by-row fill
+        ids = torch.tensor([seq + [pad_id] * (width - len(seq)) for seq in rows], dtype=torch.long)
+        mask = torch.tensor([[1] * len(seq) + [0] * (width - len(seq)) for seq in rows])
     labels = [split.labels[i] for i in indices]
     dtype = torch.float if split.problem_type in (REGRESSION, MULTILABEL) else torch.long
     return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor(labels, dtype=dtype)}

@@ -8,6 +8,11 @@ The best round's trainable state is kept and restored for the test evaluation.
 Determinism: batches are a pure function of (seed, task, pass); dropout draws from torch's RNG,
 seeded once and saved in every checkpoint, so a resumed run ends exactly where an uninterrupted
 one does.
+
+Speed: batches are padded to their longest sequence and grouped by length (random groups in a
+random order), evaluation runs on length-sorted batches, and GPUs train under bf16 autocast.
+``pad_to``, ``group_by_length=False`` and ``precision="fp16"`` give the reference scripts' setup
+(``benchmarks/throughput.py`` compares the two).
 """
 
 from __future__ import annotations
@@ -18,17 +23,21 @@ import math
 import random
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
-from trainables.encode import EncodedSplit, collate, pass_batches
+from trainables.encode import EncodedSplit, collate, eval_batches, pass_batches
+from trainables.tasks.grouped import postprocess
 from trainables.tasks.metrics import score
 from trainables.tasks.registry import MULTILABEL, REGRESSION
 
 Report = Callable[[dict, "str | None"], None]
+PRECISIONS = ("bf16", "fp16", "fp32")
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 MODEL_FILE, BEST_FILE, TRAINER_FILE, STATE_FILE = (
     "model.safetensors",
     "best.safetensors",
@@ -51,8 +60,10 @@ class LoopSettings:
     max_steps: int | None = None  # step budget (joint/few-shot); rounds are then eval_every steps
     eval_every: int | None = None  # steps per round when max_steps is set (default: one epoch)
     max_grad_norm: float | None = 1.0  # as the reference code's Hugging Face Trainer
-    group_by_length: bool = False
+    group_by_length: bool = True  # batches of similar length: less padding, same randomness
     eval_batch_size: int | None = None
+    pad_to: int | None = None  # pad every batch to this length (reference setup); None: dynamic
+    precision: str = "bf16"  # GPU autocast: bf16, fp16 (with loss scaling) or fp32; CPU: fp32
     seed: int = 0
 
     @classmethod
@@ -65,6 +76,10 @@ class LoopSettings:
         settings.patience = hparams.get("patience")
         if settings.select not in ("loss", "score"):
             raise ValueError(f"hparams.select must be 'loss' or 'score', not {settings.select!r}")
+        if settings.precision not in PRECISIONS:
+            raise ValueError(
+                f"hparams.precision must be one of {PRECISIONS}, not {settings.precision!r}"
+            )
         return settings
 
 
@@ -76,6 +91,9 @@ class TaskData:
     train: EncodedSplit
     dev: EncodedSplit
     test: EncodedSplit
+    # MultiRC / ReCoRD: per-example question groups, scored per question (tasks.grouped)
+    dev_meta: list | None = None
+    test_meta: list | None = None
 
 
 @dataclass
@@ -102,6 +120,18 @@ class LoopResult:
     best_epoch: int
     epochs_run: int
     history: list[dict]
+    # training throughput of this process (rounds resumed from a checkpoint are not counted);
+    # kept out of ``history`` so that equal runs have equal histories
+    train_s: float = 0.0
+    train_examples: int = 0
+    train_tokens: int = 0  # padded tokens fed to the model
+
+
+@dataclass
+class _Throughput:
+    seconds: float = 0.0
+    examples: int = 0
+    tokens: int = 0
 
 
 def run(
@@ -114,22 +144,28 @@ def run(
 ) -> LoopResult:
     """Train ``model`` on ``tasks``, keep the best round, evaluate it on every task's test split."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device)
-    params = model.trainable_parameters()
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    plan = _RoundPlan(tasks, settings)
-    scheduler = _linear_schedule(optimizer, plan.total_steps, settings.warmup_ratio)
+    plan = RoundPlan(tasks, settings)
+    trainer = Trainer(model, settings, pad_id, device, plan.total_steps)
+    optimizer, scheduler, scaler = trainer.optimizer, trainer.scheduler, trainer.scaler
     state, best = LoopState(drawn={t.name: 0 for t in tasks}), None
     torch.manual_seed(settings.seed)
     if resume_from is not None:
-        state, best = _load_checkpoint(resume_from, model, optimizer, scheduler)
+        state, best = _load_checkpoint(resume_from, model, optimizer, scheduler, scaler)
+    speed = _Throughput()
 
     while not state.stopped and state.rounds_done < plan.rounds:
-        train_loss = _train_round(
-            model, plan, state, optimizer, scheduler, params, settings, pad_id, device
-        )
+        train_loss = trainer.round(plan, state, speed)
         dev = {
-            t.name: evaluate(model, t.name, t.dev, pad_id, _eval_bs(settings), device)
+            t.name: evaluate(
+                model,
+                t.name,
+                t.dev,
+                pad_id,
+                _eval_bs(settings),
+                device,
+                settings.precision,
+                t.dev_meta,
+            )
             for t in tasks
         }
         value = _mean(
@@ -147,12 +183,24 @@ def run(
         metrics = _round_metrics(state, train_loss, dev, scheduler)
         state.history.append(metrics)
         if report is not None:
-            _report_with_checkpoint(report, metrics, model, optimizer, scheduler, state, best)
+            _report_with_checkpoint(
+                report, metrics, model, optimizer, scheduler, scaler, state, best
+            )
 
     if best is not None:
         model.load_checkpoint_state({k: v.to(device) for k, v in best.items()})
     test = {
-        t.name: evaluate(model, t.name, t.test, pad_id, _eval_bs(settings), device) for t in tasks
+        t.name: evaluate(
+            model,
+            t.name,
+            t.test,
+            pad_id,
+            _eval_bs(settings),
+            device,
+            settings.precision,
+            t.test_meta,
+        )
+        for t in tasks
     }
     return LoopResult(
         test=test,
@@ -160,10 +208,13 @@ def run(
         best_epoch=(state.best_round or 0) + 1,
         epochs_run=state.rounds_done,
         history=state.history,
+        train_s=speed.seconds,
+        train_examples=speed.examples,
+        train_tokens=speed.tokens,
     )
 
 
-class _RoundPlan:
+class RoundPlan:
     """Which batches each round trains on; a pure function of the settings and loop state."""
 
     def __init__(self, tasks: list[TaskData], settings: LoopSettings):
@@ -224,50 +275,97 @@ class _RoundPlan:
         return self._passes[name][1]
 
 
-def _train_round(
-    model,
-    plan: _RoundPlan,
-    state: LoopState,
-    optimizer,
-    scheduler,
-    params,
-    settings: LoopSettings,
-    pad_id: int,
-    device: torch.device,
-) -> float:
-    model.train()
-    total, count = torch.zeros((), device=device), 0
-    for name, indices in plan.steps(state):
-        batch = _to(collate(plan.tasks[name].train, indices, pad_id), device)
-        with _autocast(device):
-            loss, _ = model(batch, name)
-        loss.backward()
-        if settings.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        total += loss.detach().float()
-        count += 1
-        state.step += 1
-    return float(total) / max(count, 1)
+class Trainer:
+    """Optimizer, schedule and one step at a time: autocast, loss scaling (fp16), clipping.
+
+    ``run`` drives it round by round; a benchmark may drive it step by step.
+    """
+
+    def __init__(
+        self, model, settings: LoopSettings, pad_id: int, device: torch.device, total_steps: int
+    ):
+        model.to(device)
+        self.model, self.settings, self.pad_id, self.device = model, settings, pad_id, device
+        self.params = model.trainable_parameters()
+        self.optimizer = torch.optim.AdamW(
+            self.params, lr=settings.lr, weight_decay=settings.weight_decay
+        )
+        self.scheduler = _linear_schedule(self.optimizer, total_steps, settings.warmup_ratio)
+        self.scaler = _grad_scaler(device, settings.precision)  # None unless fp16 on a GPU
+
+    def batch(self, split: EncodedSplit, indices: list[int]) -> dict[str, torch.Tensor]:
+        """The collated batch of ``indices`` on the device."""
+        return _to(collate(split, indices, self.pad_id, self.settings.pad_to), self.device)
+
+    def round(self, plan: RoundPlan, state: LoopState, speed: _Throughput) -> float:
+        """Trains the round's steps; returns the mean train loss and adds to ``speed``."""
+        self.model.train()
+        started = time.perf_counter()
+        total, count = torch.zeros((), device=self.device), 0
+        for name, indices in plan.steps(state):
+            batch = self.batch(plan.tasks[name].train, indices)
+            total += self.step(batch, name)
+            count += 1
+            state.step += 1
+            speed.examples += len(indices)
+            speed.tokens += batch["input_ids"].numel()
+        mean = float(total) / max(count, 1)  # float() waits for the device: the time is real
+        speed.seconds += time.perf_counter() - started
+        return mean
+
+    def step(self, batch: dict, task: str) -> torch.Tensor:
+        """One optimizer step on ``batch``; returns the detached loss."""
+        with _autocast(self.device, self.settings.precision):
+            loss, _ = self.model(batch, task)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients
+        else:
+            loss.backward()
+        if self.settings.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(self.params, self.settings.max_grad_norm)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.detach().float()
 
 
 @torch.no_grad()
 def evaluate(
-    model, task: str, split: EncodedSplit, pad_id: int, batch_size: int, device: torch.device
+    model,
+    task: str,
+    split: EncodedSplit,
+    pad_id: int,
+    batch_size: int,
+    device: torch.device,
+    precision: str = "bf16",
+    meta: list | None = None,
 ) -> dict:
-    """Mean loss and every metric (0-100) of ``model`` on ``split``."""
+    """Mean loss and every metric (0-100) of ``model`` on ``split``.
+
+    ``meta``: MultiRC's / ReCoRD's per-example groups; their metrics are computed per question.
+    """
     model.eval()
-    loss_sum, predictions = 0.0, []
-    for start in range(0, len(split), batch_size):
-        indices = list(range(start, min(start + batch_size, len(split))))
+    loss_sum, predictions = 0.0, [None] * len(split)
+    raw = [None] * len(split) if meta is not None else None
+    for indices in eval_batches(split, batch_size):
         batch = _to(collate(split, indices, pad_id), device)
-        with _autocast(device):
+        with _autocast(device, precision):
             loss, logits = model(batch, task)
         loss_sum += float(loss) * len(indices)
-        predictions.extend(decode(split.problem_type, logits.float().cpu()))
-    metrics = score(task, predictions, split.labels)
+        for i, p in zip(indices, decode(split.problem_type, logits.float().cpu()), strict=True):
+            predictions[i] = p
+        if raw is not None:
+            for i, row in zip(indices, logits.float().cpu().tolist(), strict=True):
+                raw[i] = row
+    if raw is None:
+        metrics = score(task, predictions, split.labels)
+    else:
+        metrics = score(task, *postprocess(task, meta, raw, split.labels))
     return {"loss": loss_sum / max(len(split), 1), **metrics}
 
 
@@ -316,7 +414,14 @@ def _round_metrics(state: LoopState, train_loss: float, dev: dict, scheduler) ->
 
 
 def _report_with_checkpoint(
-    report: Report, metrics: dict, model, optimizer, scheduler, state: LoopState, best: dict | None
+    report: Report,
+    metrics: dict,
+    model,
+    optimizer,
+    scheduler,
+    scaler,
+    state: LoopState,
+    best: dict | None,
 ) -> None:
     """Write a resumable checkpoint to a fresh folder, report, then delete the folder.
 
@@ -332,17 +437,23 @@ def _report_with_checkpoint(
         rng = {"cpu": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        torch.save(
-            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng},
-            folder / TRAINER_FILE,
-        )
+        trainer = {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": rng,
+        }
+        if scaler is not None:
+            trainer["scaler"] = scaler.state_dict()
+        torch.save(trainer, folder / TRAINER_FILE)
         (folder / STATE_FILE).write_text(json.dumps(asdict(state)))
         report(dict(metrics), str(folder))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _load_checkpoint(folder: str, model, optimizer, scheduler) -> tuple[LoopState, dict | None]:
+def _load_checkpoint(
+    folder: str, model, optimizer, scheduler, scaler=None
+) -> tuple[LoopState, dict | None]:
     from safetensors.torch import load_file
 
     path = Path(folder)
@@ -353,6 +464,8 @@ def _load_checkpoint(folder: str, model, optimizer, scheduler) -> tuple[LoopStat
     trainer = torch.load(path / TRAINER_FILE, map_location="cpu", weights_only=True)
     optimizer.load_state_dict(trainer["optimizer"])
     scheduler.load_state_dict(trainer["scheduler"])
+    if scaler is not None and "scaler" in trainer:
+        scaler.load_state_dict(trainer["scaler"])
     torch.set_rng_state(trainer["rng"]["cpu"])
     if "cuda" in trainer["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(trainer["rng"]["cuda"])
@@ -368,11 +481,19 @@ def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def _autocast(device: torch.device):
-    # bf16 on GPUs (the paper used mixed precision); full precision on CPU, where bf16 is slow
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def _autocast(device: torch.device, precision: str = "bf16"):
+    # mixed precision on GPUs (the paper used it); full precision on CPU, where bf16 is slow
+    # without AMX and fp16 autocast is not supported for most ops
+    if device.type == "cuda" and precision in _AUTOCAST_DTYPES:
+        return torch.autocast("cuda", dtype=_AUTOCAST_DTYPES[precision])
     return contextlib.nullcontext()
+
+
+def _grad_scaler(device: torch.device, precision: str):
+    # fp16 needs loss scaling (its range underflows small gradients); bf16 and fp32 do not
+    if device.type == "cuda" and precision == "fp16":
+        return torch.amp.GradScaler("cuda")
+    return None
 
 
 def _eval_bs(settings: LoopSettings) -> int:

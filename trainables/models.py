@@ -323,6 +323,11 @@ class NodeModel(nn.Module):
             "shared_across_layers": scalearn.get_variant(self.method).shared,
         }
 
+    def use_fused_transfer(self, enabled: bool = True) -> None:
+        """ScaLearn: run the frozen sources as one batched operation (the default, where valid)
+        or through the library's per-adapter modules (for comparison); other methods: no-op."""
+        scalearn.set_fused(self._scalearn_layers, enabled)
+
     def set_omegas(self, values) -> None:
         """Sets ScaLearn's ``omega[l][s]`` (a scalar broadcasts over the hidden size)."""
         if not self._scalearn_layers:

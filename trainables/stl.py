@@ -11,6 +11,7 @@ import os
 
 from trainables.encode import encode_task
 from trainables.loop import LoopResult, LoopSettings, Report, TaskData, run
+from trainables.tasks.grouped import split_meta
 from trainables.tasks.registry import get_task
 from trainables.tokenizer import load_tokenizer
 
@@ -71,8 +72,8 @@ def data_spec(node: dict, task: str) -> dict:
         spec = dict(data["default"])
     else:
         raise KeyError(f"node {node.get('id')}: no data spec for task {task!r} in {sorted(data)}")
-    # a train subsample given as an hparam applies unless the data spec sets its own
-    for key in ("train_limit", "k"):
+    # a train (or dev) subsample given as an hparam applies unless the data spec sets its own
+    for key in ("train_limit", "k", "dev_limit"):
         if node["hparams"].get(key) is not None:
             spec.setdefault(key, node["hparams"][key])
     return spec
@@ -81,8 +82,10 @@ def data_spec(node: dict, task: str) -> dict:
 def task_data(node: dict, task: str, tokenizer) -> TaskData:
     """The task's encoded train/dev/test splits for this node."""
     max_length = node["hparams"].get("max_length") or get_task(task).max_length
-    splits = encode_task(task, data_spec(node, task), tokenizer, int(max_length))
-    return TaskData(task, splits["train"], splits["dev"], splits["test"])
+    spec = data_spec(node, task)
+    splits = encode_task(task, spec, tokenizer, int(max_length))
+    dev_meta, test_meta = split_meta(task, spec)  # MultiRC / ReCoRD: scored per question
+    return TaskData(task, splits["train"], splits["dev"], splits["test"], dev_meta, test_meta)
 
 
 def vocab_size(backbone: str, tokenizer) -> int | None:

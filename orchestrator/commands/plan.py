@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from orchestrator.estimate import simulate_schedule
+from orchestrator.estimate import LOOP_PER_GPU, TWO_WAVES, compare_schedules
 from orchestrator.plan import Plan, plan_sweep
 from orchestrator.spec import load_spec
 from orchestrator.store import ArtifactStore
@@ -32,7 +32,7 @@ def main(args) -> int:
     store = ArtifactStore(args.store)
     plan = plan_sweep(spec, committed=store.is_committed, simulate=args.simulate)
     if args.estimate:
-        est = simulate_schedule(plan, args.gpus)
+        est = compare_schedules(plan, args.gpus)
         if args.json:
             print(json.dumps({"sweep": plan.sweep, "estimate": est}, indent=1))
         else:
@@ -68,12 +68,29 @@ def format_plan(plan: Plan, path: str) -> str:
     ids = plan.by_id()
     transfer = [n for n in nodes if n.kind == "transfer"]
     if transfer:
-        groups = Counter(tuple(n.deps) for n in transfer)
+        groups = Counter(tuple(n.sources) for n in transfer)
         for deps, count in groups.items():
             names = ", ".join(ids[d].label for d in deps)
             lines.append(f"{count} transfer nodes depend on {len(deps)} source nodes: {names}")
     else:
         lines.append("no dependencies: every node can start at once")
+    searches: dict[str, list] = {}
+    for n in nodes:
+        if n.search:
+            searches.setdefault(n.search["group"], []).append(n)
+    if searches:
+        lines.append("")
+        lines.append(f"{len(searches)} search group(s):")
+    for gid, group in searches.items():
+        spec = group[0].search["spec"]
+        samples = [n for n in group if n.search["role"] == "sample"]
+        best = [n for n in group if n.search["role"] == "best"]
+        where = group[0].task or group[0].benchmark
+        lines.append(
+            f"  {gid}: {group[0].method} on {where}: {len(samples)} samples "
+            f"({spec['samples']} x seeds {spec['seeds']}) over {', '.join(group[0].search['keys'])}"
+            f" by {spec['metric']} ({spec['sampler']}); then {len(best)} seed node(s) with the best"
+        )
     return "\n".join(lines)
 
 
@@ -90,5 +107,27 @@ def format_estimate(plan: Plan, est: dict) -> str:
             f"  ({est['makespan_over_bound']:.3f} x bound)",
             f"  utilisation      {100 * est['utilisation']:10.1f} %",
             "  (cost model: orchestrator/cost.py)",
+            *_format_baselines(est),
         ]
     )
+
+
+_BASELINE_NAMES = {
+    TWO_WAVES: "all of stage one, then all of stage two",
+    LOOP_PER_GPU: "one loop per GPU in the reference scripts' order",
+}
+
+
+def _format_baselines(est: dict) -> list[str]:
+    """Makespans of the DAG schedule and the baselines side by side (``compare_schedules``)."""
+    if "baselines" not in est:
+        return []
+    lines = ["", f"  {'schedule':<50} {'makespan h':>10} {'x bound':>8} {'util %':>7}"]
+    rows = [("DAG, longest chain first (this run)", est)]
+    rows += [(_BASELINE_NAMES[k], b) for k, b in est["baselines"].items()]
+    for name, r in rows:
+        lines.append(
+            f"  {name:<50} {r['makespan_h']:10.1f} {r['makespan_over_bound']:8.3f}"
+            f" {100 * r['utilisation']:7.1f}"
+        )
+    return lines

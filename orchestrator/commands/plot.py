@@ -14,9 +14,10 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--kind",
         default="overview",
-        choices=("overview", "grid", "omegas"),
+        choices=("overview", "grid", "omegas", "search"),
         help="overview: average score against transfer parameters and the grid "
-        "heatmap; omegas: ScaLearn's learned scaling per source and layer",
+        "heatmap; omegas: ScaLearn's learned scaling per source and layer; search: dev score "
+        "against the searched hyperparameters",
     )
     p.add_argument("--benchmark", default=None)
     p.add_argument("--target", default=None, help="with --kind omegas: the target task")

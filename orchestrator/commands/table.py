@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orchestrator import results
-from orchestrator.tables import build_table, render
+from orchestrator.tables import build_table, render, search_table
 
 
 def add_parser(sub) -> None:
@@ -14,6 +14,11 @@ def add_parser(sub) -> None:
     p.add_argument("--split", choices=("test", "dev"), default="test")
     p.add_argument("--std", action="store_true", help="show the std over seeds")
     p.add_argument(
+        "--search",
+        action="store_true",
+        help="show every search: the configurations tried, their dev scores, the winner",
+    )
+    p.add_argument(
         "--compare-paper",
         action="store_true",
         help="put the paper's number and the difference beside each cell",
@@ -21,6 +26,9 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
+    if args.search:
+        print(search_table(results.load(args.dir)))
+        return 0
     t = build_table(
         results.load(args.dir),
         benchmark=args.benchmark,

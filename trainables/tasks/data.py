@@ -1,8 +1,10 @@
 """A task's train/dev/test examples under the paper's data protocol.
 
 The official train split is split 90/10 into train and dev (seed 42, stratified by label unless the
-task says otherwise); the official validation split is reported as test. A node's data spec says
-where the official splits come from and optionally shrinks the train split afterwards.
+task says otherwise); the official validation split is reported as test. Two exceptions, as in the
+reference code: ReCoRD trains on all of its train split and uses the official validation split as
+dev and as test; HumSet has its own train, validation (dev) and test splits. A node's data spec
+says where the official splits come from and optionally shrinks train (and dev) afterwards.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import math
 import random
 from dataclasses import dataclass
 
-from trainables.tasks.registry import get_task
+from trainables.tasks.formats import label_vocabulary, to_examples
+from trainables.tasks.registry import MULTILABEL, get_task
 
 SPLIT_SEED = 42
 DEV_FRACTION = 0.1
@@ -29,19 +32,51 @@ class Splits:
 def load_splits(task: str, data: dict) -> Splits:
     """The task's splits for a node's data spec.
 
-    ``data``: {"source": "synthetic", "seed", "n_train", "n_test"}; optional "train_limit" (keep at
+    ``data``: {"source": "synthetic", "seed", "n_train", "n_test"}, {"source": "hub"} (optional
+    "repo", "config", "revision") or {"source": "local", "dir"}; optional "train_limit" (keep at
     most that many train examples) or "k" (few-shot: exactly k), both drawn with "sample_seed"
-    (default 42) after the train/dev split, so dev and test never change with them.
+    (default 42) after the train/dev split, so dev and test never change with them; optional
+    "dev_limit" keeps the first that many dev examples (the reference's few-shot runs: 5,000).
     """
-    spec = get_task(task)
     official = _official(task, data)
-    train, dev = split_train_dev(official["train"], stratify=spec.stratify)
+    train, dev, test = protocol_splits(task, official)
     limit = data.get("k", data.get("train_limit"))
     if limit is not None and int(limit) < len(train):
         rng = random.Random(int(data.get("sample_seed", SPLIT_SEED)))
         kept = sorted(rng.sample(range(len(train)), int(limit)))
         train = [train[i] for i in kept]
-    return Splits(train=train, dev=dev, test=official["validation"])
+    if data.get("dev_limit") is not None:
+        dev = dev[: int(data["dev_limit"])]
+    return Splits(train=train, dev=dev, test=test)
+
+
+def official_splits(task: str) -> tuple[str, ...]:
+    """The official splits the protocol reads: HumSet's three, train and validation otherwise."""
+    if get_task(task).benchmark == "humset":
+        return ("train", "validation", "test")
+    return ("train", "validation")
+
+
+def protocol_splits(task: str, official: dict[str, list[dict]]) -> tuple[list, list, list]:
+    """(train, dev, test) from the official splits' examples, by the paper's protocol."""
+    spec = get_task(task)
+    if spec.benchmark == "humset":
+        return official["train"], official["validation"], official["test"]
+    if task == "record":
+        return official["train"], official["validation"], official["validation"]
+    train, dev = split_train_dev(official["train"], stratify=spec.stratify)
+    return train, dev, official["validation"]
+
+
+def protocol_note(task: str) -> str:
+    """The protocol of ``task`` in words (``data check`` prints it)."""
+    spec = get_task(task)
+    if spec.benchmark == "humset":
+        return "HumSet's own splits: train, validation as dev, test"
+    if task == "record":
+        return "all of train; the official validation split is dev and test"
+    how = "stratified by label" if spec.stratify else "not stratified"
+    return f"train split 90/10 (seed {SPLIT_SEED}, {how}); the official validation split is test"
 
 
 def split_train_dev(rows: list[dict], stratify: bool = True) -> tuple[list[dict], list[dict]]:
@@ -78,20 +113,31 @@ def _stratified_pick(order: list[int], labels: list, n_pick: int) -> set[int]:
 
 
 def _official(task: str, data: dict) -> dict[str, list[dict]]:
+    """The examples of each official split the protocol reads."""
     source = data.get("source", "synthetic")
     if source == "synthetic":
         from trainables.tasks.synthetic import generate
 
         raw = generate(task, int(data.get("seed", 0)), data.get("n_train"), data.get("n_test"))
         return {split: [_example(row) for row in rows] for split, rows in raw.items()}
-    if source in ("hub", "local"):
-        raise NotImplementedError(
-            f"data source {source!r} for task {task!r} is not implemented yet; "
-            "only the synthetic benchmark can be loaded"
+    if source == "hub":
+        from trainables.tasks.hub import read_hub
+
+        rows = read_hub(task, data, official_splits(task))
+    elif source == "local":
+        from trainables.tasks.local import read_local
+
+        if not data.get("dir"):
+            raise ValueError(f"{task}: a local data source needs 'dir'")
+        rows = read_local(task, data["dir"], official_splits(task))
+    else:
+        raise ValueError(
+            f"unknown data source {source!r} for task {task!r}; use 'synthetic', 'hub' or 'local'"
         )
-    raise ValueError(
-        f"unknown data source {source!r} for task {task!r}; use 'synthetic', 'hub' or 'local'"
+    vocab = (
+        label_vocabulary(task, rows["train"]) if get_task(task).problem_type == MULTILABEL else None
     )
+    return {split: to_examples(task, split_rows, vocab) for split, split_rows in rows.items()}
 
 
 def _example(row: dict) -> dict:

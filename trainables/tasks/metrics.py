@@ -2,6 +2,8 @@
 
 Written with numpy and checked against scikit-learn and scipy in the tests: importing those two
 costs every trial process ~2.5 s, more than training a demo node. Never ``evaluate.load``.
+MultiRC and ReCoRD score groups of examples (``trainables.tasks.grouped_metrics``); multi-label
+predictions count as positive above 0.5 (probabilities or 0/1 rows both work).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from trainables.tasks.grouped_metrics import multirc_metrics, record_metrics
 from trainables.tasks.registry import get_task
 
 
@@ -29,7 +32,8 @@ def _f1(pred: np.ndarray, ref: np.ndarray) -> float:
 
 
 def _macro_f1(pred: np.ndarray, ref: np.ndarray) -> float:
-    if ref.ndim == 2:  # multi-label: one binary F1 per label column
+    if ref.ndim == 2:  # multi-label: one binary F1 per label column, sigmoid above 0.5
+        pred = (pred > 0.5).astype(int)
         return float(np.mean([_f1_of(pred[:, j], ref[:, j], 1) for j in range(ref.shape[1])]))
     # the classes that occur in either list, as scikit-learn averages
     classes = np.union1d(pred, ref)
@@ -82,17 +86,29 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
+_GROUPED: dict[str, Callable[[Sequence, Sequence], dict[str, float]]] = {
+    "multirc": multirc_metrics,
+    "record": record_metrics,
+}
+
+
 def score(task: str, predictions: Sequence, references: Sequence) -> dict[str, float]:
     """Every metric of ``task`` (0-100) and "score", their mean.
 
-    Predictions are decoded: class ids, floats for regression, 0/1 rows for multi-label.
+    Predictions are decoded: class ids, floats for regression, 0/1 rows (or probabilities) for
+    multi-label. MultiRC: one 0/1 prediction per answer option and (question id, label) pairs as
+    references. ReCoRD: one predicted entity per query and the list of its gold answers.
     """
     spec = get_task(task)
-    pred, ref = np.asarray(predictions), np.asarray(references)
-    if len(pred) != len(ref):
-        raise ValueError(f"{task}: {len(pred)} predictions for {len(ref)} references")
-    if len(ref) == 0:
+    if len(predictions) != len(references):
+        raise ValueError(f"{task}: {len(predictions)} predictions for {len(references)} references")
+    if len(references) == 0:
         raise ValueError(f"{task}: no examples to score")
+    if task in _GROUPED:
+        result = {k: 100.0 * v for k, v in _GROUPED[task](predictions, references).items()}
+        result["score"] = float(np.mean([result[name] for name in spec.metrics]))
+        return result
+    pred, ref = np.asarray(predictions), np.asarray(references)
     result = {}
     for name in spec.metrics:
         if name not in METRICS:

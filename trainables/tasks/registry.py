@@ -220,7 +220,8 @@ _TASKS: list[TaskSpec] = [
         label_names=("false", "true"),
         hub=("aps/super_glue", "wsc.fixed"),
     ),
-    # HumSet (multi-label; sizes approximate until the loader reads the real splits)
+    # HumSet (multi-label; the hub's version 1.0.0 with its own train/validation/test splits;
+    # each task's labels are the column named like the task, all read from one dataset)
     TaskSpec(
         "sectors",
         "humset",
@@ -228,9 +229,9 @@ _TASKS: list[TaskSpec] = [
         MULTILABEL,
         11,
         ("macro_f1",),
-        117000,
-        15000,
-        hub=("nlp-thedeep/humset", "sectors"),
+        117435,
+        15147,
+        hub=("nlp-thedeep/humset", "1.0.0"),
     ),
     TaskSpec(
         "pillars_1d",
@@ -239,9 +240,9 @@ _TASKS: list[TaskSpec] = [
         MULTILABEL,
         7,
         ("macro_f1",),
-        117000,
-        15000,
-        hub=("nlp-thedeep/humset", "pillars_1d"),
+        117435,
+        15147,
+        hub=("nlp-thedeep/humset", "1.0.0"),
     ),
     TaskSpec(
         "subpillars_1d",
@@ -250,9 +251,9 @@ _TASKS: list[TaskSpec] = [
         MULTILABEL,
         33,
         ("macro_f1",),
-        117000,
-        15000,
-        hub=("nlp-thedeep/humset", "subpillars_1d"),
+        117435,
+        15147,
+        hub=("nlp-thedeep/humset", "1.0.0"),
     ),
     TaskSpec(
         "pillars_2d",
@@ -261,9 +262,9 @@ _TASKS: list[TaskSpec] = [
         MULTILABEL,
         6,
         ("macro_f1",),
-        117000,
-        15000,
-        hub=("nlp-thedeep/humset", "pillars_2d"),
+        117435,
+        15147,
+        hub=("nlp-thedeep/humset", "1.0.0"),
     ),
     TaskSpec(
         "subpillars_2d",
@@ -272,9 +273,9 @@ _TASKS: list[TaskSpec] = [
         MULTILABEL,
         18,
         ("macro_f1",),
-        117000,
-        15000,
-        hub=("nlp-thedeep/humset", "subpillars_2d"),
+        117435,
+        15147,
+        hub=("nlp-thedeep/humset", "1.0.0"),
     ),
     # The synthetic benchmark that ships in code (trainables.tasks.synthetic generates it)
     TaskSpec(

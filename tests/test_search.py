@@ -1,0 +1,200 @@
+"""Hyperparameter search in the DAG: validation, planning, Optuna studies that survive a rerun."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from orchestrator import results
+from orchestrator.plan import plan_sweep
+from orchestrator.search import SearchStudies
+from orchestrator.spec import SpecError, load_spec, parse_spec
+from orchestrator.store import ArtifactStore
+from orchestrator.tables import search_table
+from tests.conftest import ROOT, SWEEPS
+
+SEARCH = {
+    "space": {
+        "lr": {"type": "loguniform", "low": 1e-3, "high": 1e-1},
+        "reduction_factor": {"type": "categorical", "choices": [2, 4]},
+    },
+    "samples": 3,
+}
+
+
+def sweep(adapter_search=SEARCH, scalearn_search=None):
+    raw = {
+        "sweep": "s",
+        "backbone": "tiny-roberta",
+        "benchmarks": {"synthetic": {"seeds": [0, 1], "tasks": ["syn_sentiment", "syn_topic"]}},
+        "methods": {
+            "adapter": {"lr": 1e-2, "search": copy.deepcopy(adapter_search)},
+            "scalearn": {"seeds": [0]},
+        },
+    }
+    if scalearn_search:
+        raw["methods"]["scalearn"]["search"] = scalearn_search
+    return raw
+
+
+def test_a_search_becomes_samples_then_seed_nodes_that_wait_for_them():
+    plan = plan_sweep(parse_spec(sweep()))
+    ids = plan.by_id()
+    samples = [n for n in plan.nodes if n.search and n.search["role"] == "sample"]
+    best = [n for n in plan.nodes if n.search and n.search["role"] == "best"]
+    assert len(samples) == 2 * 3  # 2 tasks x 3 samples x seed 0
+    assert len(best) == 2 * 2  # 2 tasks x seeds 0, 1
+    for n in best:
+        group = [s.id for s in samples if s.search["group"] == n.search["group"]]
+        assert set(group) <= set(n.deps) and len(group) == 3
+        assert n.hparams["lr"] is None and n.hparams["reduction_factor"] is None
+    # transfer nodes stand on the adapters the search picks (seed 0)
+    for t in (n for n in plan.nodes if n.kind == "transfer"):
+        assert [ids[s].search["role"] for s in t.sources] == ["best", "best"]
+        assert all(ids[s].seed == 0 for s in t.sources)
+
+
+def test_search_ids_follow_the_search_definition():
+    a = {n.id for n in plan_sweep(parse_spec(sweep())).nodes}
+    assert a == {n.id for n in plan_sweep(parse_spec(sweep())).nodes}
+    wider = copy.deepcopy(SEARCH)
+    wider["samples"] = 4
+    b = {n.id for n in plan_sweep(parse_spec(sweep(wider))).nodes}
+    assert not (a & b), "a changed search changes its nodes and everything downstream"
+
+
+def test_a_transfer_search_stands_on_a_stage_one_search():
+    lr = {"space": {"lr": {"type": "loguniform", "low": 1e-3, "high": 1e-1}}, "samples": 2}
+    plan = plan_sweep(parse_spec(sweep(scalearn_search=lr)))
+    ids = plan.by_id()
+    t_samples = [n for n in plan.nodes if n.kind == "transfer" and n.search["role"] == "sample"]
+    assert len(t_samples) == 2 * 2
+    for n in t_samples:
+        assert all(ids[d].search["role"] == "best" for d in n.deps)
+
+
+def test_bad_search_blocks_are_reported_by_key():
+    bad = {
+        "space": {
+            "lr": {"type": "loguniform", "low": 0, "high": 1},
+            "nope": {"type": "uniform", "low": 0, "high": 1},
+            "epochs": {"type": "int", "low": 5, "high": 2},
+            "select": {"type": "categorical", "choices": []},
+        },
+        "samples": 0,
+        "sampler": "grid",
+        "metric": "accuracy",
+        "colour": 1,
+    }
+    with pytest.raises(SpecError) as e:
+        parse_spec(sweep(bad), "x.yaml")
+    text = "\n".join(e.value.problems)
+    for fragment in (
+        "methods.adapter.search.space.lr.low: a log-uniform range must be positive",
+        "methods.adapter.search.space.nope: not a hyperparameter",
+        "methods.adapter.search.space.epochs: expected integers low < high",
+        "methods.adapter.search.space.select.choices: expected a non-empty list",
+        "methods.adapter.search.samples: expected a positive integer",
+        "methods.adapter.search.sampler: expected one of tpe, random",
+        "methods.adapter.search.metric: expected one of dev_score, dev_loss",
+        "methods.adapter.search.colour: unknown key",
+    ):
+        assert fragment in text, f"{fragment!r} not in\n{text}"
+
+
+def test_studies_persist_and_a_sample_keeps_its_parameters(tmp_path):
+    groups = {
+        "g": {
+            "spec": {
+                "space": SEARCH["space"],
+                "samples": 3,
+                "sampler": "tpe",
+                "seed": 0,
+                "seeds": [0],
+                "metric": "dev_score",
+                "pruner": "none",
+            }
+        }
+    }
+    first = SearchStudies(groups, str(tmp_path))
+    p0, p1 = first.params("g", 0), first.params("g", 1)
+    first.tell("g", 0, 70.0)
+    again = SearchStudies(groups, str(tmp_path))  # a rerun after a crash
+    assert again.params("g", 0) == p0 and again.params("g", 1) == p1
+    again.tell("g", 1, 80.0)
+    again.tell("g", 0, 10.0)  # a finished sample keeps its value
+    assert again.best("g") == p1
+    states = Counter(s["state"] for s in again.summary("g"))
+    assert states == {"COMPLETE": 2}
+
+
+def _run(tmp_path, speed: str, **kw):
+    cmd = [
+        sys.executable,
+        "-m",
+        "orchestrator",
+        "run",
+        str(SWEEPS / "demo_search.yaml"),
+        "--simulate",
+        "--speed",
+        speed,
+        "--address",
+        "local",
+        "--num-cpus",
+        "2",
+        "--results",
+        str(tmp_path / "results"),
+        "--store",
+        str(tmp_path / "store"),
+    ]
+    return subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), **kw)
+
+
+@pytest.mark.ray
+def test_a_killed_search_continues_its_studies_without_repeating_samples(tmp_path, cli):
+    plan = plan_sweep(load_spec(SWEEPS / "demo_search.yaml"), simulate=True)
+    proc = _run(tmp_path, "1", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        store = tmp_path / "store"
+        if store.exists() and len(ArtifactStore(str(store)).committed_ids()) >= 3:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    done = _run(tmp_path, "8", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out, _ = done.communicate(timeout=600)
+    assert done.returncode == 0, out[-3000:]
+
+    groups = {n.search["group"]: {"spec": n.search["spec"]} for n in plan.nodes if n.search}
+    studies = SearchStudies(groups, str(tmp_path / "results" / "demo_search" / "search"))
+    for gid in groups:
+        trials = studies.summary(gid)
+        indices = [t["index"] for t in trials]
+        assert sorted(indices) == [0, 1, 2], "each sample asked once, none repeated"
+        assert all(t["state"] == "COMPLETE" for t in trials)
+    df = results.load(str(tmp_path / "results" / "demo_search"))
+    assert set(df.node_id) == {n.id for n in plan.nodes}
+    best = df[df.search_role == "best"]
+    for _, row in best.iterrows():
+        chosen = json.loads(row.hparams)
+        assert all(chosen[k] is not None for k in ("lr", "reduction_factor"))
+    text = search_table(df)
+    assert text.count("<- best") == len(groups)
+    out = cli(
+        "plot",
+        str(tmp_path / "results" / "demo_search"),
+        "--kind",
+        "search",
+        "--out",
+        str(tmp_path / "search.png"),
+    )
+    assert out.returncode == 0, out.stderr
