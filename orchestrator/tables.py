@@ -40,20 +40,38 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
+def few_shot_k(df: pd.DataFrame) -> pd.Series:
+    """The few-shot k of each row (None for full-data rows), from its hyperparameters."""
+    return df["hparams"].map(lambda h: json.loads(h).get("k") if isinstance(h, str) else None)
+
+
 def build_table(
-    df: pd.DataFrame, benchmark: str | None = None, split: str = "test", compare_paper: bool = False
+    df: pd.DataFrame,
+    benchmark: str | None = None,
+    split: str = "test",
+    compare_paper: bool = False,
+    k: int | None = None,
 ) -> Table:
-    """Aggregate done rows over seeds into a Table for one benchmark (or all when None)."""
+    """Aggregate done rows over seeds into a Table for one benchmark (or all when None).
+
+    Few-shot rows count only when ``k`` names their k; without it only full-data rows count.
+    """
     df = latest(df)
+    notes: list[str] = []
     if not df.empty:
         # a search's samples are configurations tried, not results; its seed nodes are
         sample = df["search_role"].eq("sample") if "search_role" in df else False
         df = df[(df["status"] == "done") & ~sample]
+        ks = few_shot_k(df)
+        if k is None and ks.notna().any():
+            found = ", ".join(str(int(v)) for v in sorted(ks.dropna().unique()))
+            notes.append(f"few-shot results for k = {found} left out; choose one with --k")
+        df = df[ks.isna()] if k is None else df[ks == k]
     if benchmark is not None and not df.empty:
         df = df[df["benchmark"] == benchmark]
     if df.empty:
         empty = pd.DataFrame()
-        return Table(benchmark, [], [], empty, empty, empty, notes=["no finished rows"])
+        return Table(benchmark, [], [], empty, empty, empty, notes=[*notes, "no finished rows"])
     benches = [benchmark] if benchmark else list(dict.fromkeys(df["benchmark"]))
     present = set(df["task"])
     tasks = list(dict.fromkeys(t for b in benches for t in BENCHMARKS.get(b, ()) if t in present))
@@ -65,7 +83,6 @@ def build_table(
     std = g.std(ddof=1).unstack().reindex(index=methods, columns=tasks)
     n = g.count().unstack().reindex(index=methods, columns=tasks).fillna(0).astype(int)
     mean["Avg."] = mean[tasks].mean(axis=1, skipna=False)
-    notes = []
     for m in methods:
         missing = [display_name(t) for t in tasks if n.loc[m, t] == 0]
         if missing:

@@ -148,3 +148,36 @@ def test_omegas_are_averaged_over_seeds(res):
     assert names == ["rte", "cola"]
     assert mat[0].tolist() == pytest.approx([0.3, 0.7])
     assert json.loads(results.load(f"{res}/s").query("node_id == 's-rte-0'").extra.iloc[0])
+
+
+def test_few_shot_rows_are_shown_one_k_at_a_time(tmp_path):
+    r = str(tmp_path / "results")
+    for node, k, score in (("full", None, 70.0), ("k4", 4, 55.0), ("k16", 16, 62.0)):
+        hp = {"lr": 3e-4} if k is None else {"lr": 3e-4, "k": k}
+        results.write_node_rows(
+            r,
+            "s",
+            node,
+            [
+                {
+                    "sweep": "s",
+                    "node_id": node,
+                    "kind": "stl",
+                    "method": "adapter",
+                    "benchmark": "glue",
+                    "task": "rte",
+                    "seed": 0,
+                    "status": "done",
+                    "score": score,
+                    "started_at": 1.0,
+                    "finished_at": 2.0,
+                    "hparams": hp,
+                }
+            ],
+        )
+    df = results.load(f"{r}/s")
+    full = build_table(df)
+    assert full.mean.loc["adapter", "rte"] == 70.0
+    assert any("few-shot results for k = 4, 16 left out" in n for n in full.notes)
+    assert build_table(df, k=16).mean.loc["adapter", "rte"] == 62.0
+    assert build_table(df, k=4).mean.loc["adapter", "rte"] == 55.0

@@ -13,6 +13,7 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=("md", "csv", "latex"), default="md")
     p.add_argument("--split", choices=("test", "dev"), default="test")
     p.add_argument("--std", action="store_true", help="show the std over seeds")
+    p.add_argument("--k", type=int, default=None, help="few-shot sweeps: the k to show")
     p.add_argument(
         "--search",
         action="store_true",
@@ -34,6 +35,7 @@ def main(args) -> int:
         benchmark=args.benchmark,
         split=args.split,
         compare_paper=args.compare_paper,
+        k=args.k,
     )
     print(render(t, fmt=args.format, std=args.std))
     return 0
