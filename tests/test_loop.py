@@ -183,3 +183,14 @@ def test_settings_from_hparams_ignore_model_keys():
         seed=5,
     )
     assert (s.lr, s.epochs, s.patience, s.seed) == (1e-3, 2, None, 5)
+
+
+def test_a_diverging_run_fails_instead_of_training_on(tokenizer):
+    task = _task(tokenizer, "syn_sentiment")
+    with pytest.raises(FloatingPointError, match="non-finite training loss"):
+        run(
+            _model(tokenizer, "syn_sentiment"),
+            [task],
+            _settings(lr=float("inf"), epochs=2),
+            tokenizer.pad_token_id,
+        )

@@ -317,6 +317,9 @@ class Trainer:
         """One optimizer step on ``batch``; returns the detached loss."""
         with _autocast(self.device, self.settings.precision):
             loss, _ = self.model(batch, task)
+        if not torch.isfinite(loss).all():
+            # a diverged run: fail the trial (it is retried, then reported) rather than train on
+            raise FloatingPointError(f"non-finite training loss ({loss.item()}) on {task}")
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)  # clip the true gradients
