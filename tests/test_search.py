@@ -198,3 +198,44 @@ def test_a_killed_search_continues_its_studies_without_repeating_samples(tmp_pat
         str(tmp_path / "search.png"),
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_the_pruner_stops_a_sample_that_falls_behind(tmp_path):
+    from ray.tune.schedulers import TrialScheduler
+
+    from orchestrator.dag import Dag
+    from orchestrator.pruning import PruningScheduler
+    from orchestrator.searcher import DagSearcher
+
+    raw = sweep()
+    raw["methods"]["adapter"]["search"]["pruner"] = "median"
+    raw["methods"]["adapter"]["search"]["samples"] = 4
+    raw["benchmarks"]["synthetic"]["tasks"] = ["syn_sentiment"]
+    raw["methods"].pop("scalearn")
+    plan = plan_sweep(parse_spec(raw))
+    groups = {n.search["group"]: {"spec": n.search["spec"]} for n in plan.nodes if n.search}
+    searcher = DagSearcher(
+        Dag(plan.nodes),
+        lambda _i: True,
+        studies=SearchStudies(groups, str(tmp_path)),
+        outcome=lambda i, m: ({"lr": 0.01, "reduction_factor": 2}, 90.0),
+    )
+    scheduler = PruningScheduler(searcher)
+
+    class FakeTrial:
+        def __init__(self, trial_id):
+            self.trial_id = trial_id
+
+    # two samples that score well at every epoch, then one that scores badly
+    for t, values in (("t0", [80, 85, 90]), ("t1", [82, 86, 91]), ("t2", [10, 12, 15])):
+        assert searcher.suggest(t)["node_id"].startswith("adapter-syn_sentiment-search")
+        decisions = []
+        for epoch, v in enumerate(values, start=1):
+            searcher.on_trial_result(t, {"epoch": epoch, "dev_score": v})
+            decisions.append(scheduler.on_trial_result(None, FakeTrial(t), {}))
+        if t != "t2":
+            assert set(decisions) == {TrialScheduler.CONTINUE}
+            searcher.on_trial_complete(t)
+    assert TrialScheduler.STOP in decisions, "the lagging sample is stopped"
+    searcher.on_trial_complete("t2")
+    assert Counter(searcher.status.values())["pruned"] == 1
