@@ -302,24 +302,28 @@ class Trainer:
         self.model.train()
         started = time.perf_counter()
         total, count = torch.zeros((), device=self.device), 0
+        previous = None
         for name, indices in plan.steps(state):
             batch = self.batch(plan.tasks[name].train, indices)
-            total += self.step(batch, name)
+            loss = self.step(batch, name)
+            # check the step before this one: its loss is ready by now, so a GPU never idles
+            # waiting for the check (a check of this step's loss would stall it every step)
+            _check_finite(previous)
+            previous = (loss, name)
+            total += loss
             count += 1
             state.step += 1
             speed.examples += len(indices)
             speed.tokens += batch["input_ids"].numel()
+        _check_finite(previous)
         mean = float(total) / max(count, 1)  # float() waits for the device: the time is real
         speed.seconds += time.perf_counter() - started
         return mean
 
     def step(self, batch: dict, task: str) -> torch.Tensor:
-        """One optimizer step on ``batch``; returns the detached loss."""
+        """One optimizer step on ``batch``; returns the detached loss (not checked here)."""
         with _autocast(self.device, self.settings.precision):
             loss, _ = self.model(batch, task)
-        if not torch.isfinite(loss).all():
-            # a diverged run: fail the trial (it is retried, then reported) rather than train on
-            raise FloatingPointError(f"non-finite training loss ({loss.item()}) on {task}")
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)  # clip the true gradients
@@ -335,6 +339,12 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         return loss.detach().float()
+
+
+def _check_finite(step: tuple[torch.Tensor, str] | None) -> None:
+    """A diverged run fails the trial (it is retried, then reported) rather than train on."""
+    if step is not None and not torch.isfinite(step[0]).all():
+        raise FloatingPointError(f"non-finite training loss ({step[0].item()}) on {step[1]}")
 
 
 @torch.no_grad()
