@@ -1,20 +1,22 @@
-"""Tokenised splits, cached per process, and padded batches.
+"""Tokenised splits, cached in memory and on disk, and padded batches.
 
-A split is tokenised once per (task, data spec, tokenizer, max_length, split) and kept in memory,
-so repeated trials in one process (tests, joint and transfer nodes, reused workers) never
-re-tokenise. Batches are padded to their own longest sequence, not to max_length: synthetic and
-GLUE sentences are far shorter than 128 tokens and padding is wasted compute. Training batches
-are grouped by length (random groups in random order); evaluation batches are sorted by length.
+A task is tokenised once per (task, data spec, tokenizer, max_length): kept in memory for repeated
+use in one process (joint and transfer nodes, reused workers) and on disk (``encode_cache``) for
+every later trial process on the same machine. Batches are padded to their own longest sequence,
+not to max_length: synthetic and GLUE sentences are far shorter than 128 tokens and padding is
+wasted compute. Training batches are grouped by length (random groups in random order);
+evaluation batches are sorted by length.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import random
 from dataclasses import dataclass
 
 import torch
 
+from trainables import encode_cache
 from trainables.tasks.data import Splits, load_splits
 from trainables.tasks.registry import MULTILABEL, REGRESSION, get_task
 
@@ -36,34 +38,51 @@ class EncodedSplit:
         return len(self.labels)
 
 
-_CACHE: dict[tuple, EncodedSplit] = {}
+_CACHE: dict[str, dict[str, EncodedSplit]] = {}
+_log = logging.getLogger(__name__)
 
 
 def tokenizer_key(tokenizer) -> str:
-    """What identifies a tokenizer's vocabulary in cache keys."""
-    return f"{tokenizer.name_or_path}|{len(tokenizer)}"
+    """What identifies a tokenizer in cache keys: a digest of its content, not its name."""
+    return encode_cache.tokenizer_digest(tokenizer)
 
 
 def encode_task(task: str, data: dict, tokenizer, max_length: int) -> dict[str, EncodedSplit]:
-    """The train/dev/test splits of ``task`` tokenised, from the cache when already done."""
-    base = (
-        task,
-        json.dumps(data, sort_keys=True, default=str),
-        tokenizer_key(tokenizer),
-        max_length,
-    )
-    if all(base + (split,) in _CACHE for split in SPLITS):
-        return {split: _CACHE[base + (split,)] for split in SPLITS}
-    splits: Splits = load_splits(task, data)
-    out = {}
-    for split in SPLITS:
-        out[split] = encode_examples(task, getattr(splits, split), tokenizer, max_length)
-        _CACHE[base + (split,)] = out[split]
+    """The train/dev/test splits of ``task`` tokenised, from the memory or disk cache if there."""
+    key = encode_cache.cache_key(task, data, tokenizer_key(tokenizer), max_length)
+    if key in _CACHE:
+        return _CACHE[key]
+    root = encode_cache.cache_root()
+    path = encode_cache.cache_path(root, key) if root is not None else None
+    stored = encode_cache.read_splits(path, key) if path is not None else None
+    if stored is not None and set(stored) == set(SPLITS):
+        out = {
+            split: EncodedSplit(task, ptype, ids, labels, _lengths(ids))
+            for split, (ptype, ids, labels) in stored.items()
+        }
+    else:
+        splits: Splits = load_splits(task, data)
+        out = {
+            split: encode_examples(task, getattr(splits, split), tokenizer, max_length)
+            for split in SPLITS
+        }
+        if path is not None:
+            try:
+                encode_cache.write_splits(path, key, out)
+            except Exception as err:  # a full or read-only disk costs speed, not the trial
+                _log.warning("could not cache tokenised %s at %s: %s", task, path, err)
+    _CACHE[key] = out
     return out
 
 
+def _lengths(input_ids: list) -> list[int]:
+    if input_ids and input_ids[0] and isinstance(input_ids[0][0], list):
+        return [max(len(ids) for ids in choices) for choices in input_ids]
+    return [len(ids) for ids in input_ids]
+
+
 def clear_cache() -> None:
-    """Forget every cached split (tests; memory)."""
+    """Forget the splits cached in memory (tests; memory); the disk cache stays."""
     _CACHE.clear()
 
 
@@ -76,13 +95,11 @@ def encode_examples(task: str, examples: list[dict], tokenizer, max_length: int)
             _encode_pairs(tokenizer, [ex["text_a"]] * len(ex["choices"]), ex["choices"], max_length)
             for ex in examples
         ]
-        lengths = [max(len(ids) for ids in choices) for choices in input_ids]
     else:
         firsts = [ex["text_a"] for ex in examples]
         seconds = [ex.get("text_b") for ex in examples]
         input_ids = _encode_pairs(tokenizer, firsts, seconds, max_length)
-        lengths = [len(ids) for ids in input_ids]
-    return EncodedSplit(task, problem_type, input_ids, labels, lengths)
+    return EncodedSplit(task, problem_type, input_ids, labels, _lengths(input_ids))
 
 
 def _encode_pairs(tokenizer, firsts: list[str], seconds: list, max_length: int) -> list[list[int]]:

@@ -69,7 +69,7 @@ def _trained(corpus: tuple[str, ...], vocab_size: int) -> PreTrainedTokenizerFas
         model_input_names=["input_ids", "attention_mask"],
         add_prefix_space=True,
     )
-    # the name keys the encoding cache, so it must change whenever the vocabulary does
+    # a readable name in logs and artifacts; the encoding cache keys on content, not on this
     tokenizer.name_or_path = f"synthetic-bpe-{key}"
     return tokenizer
 
