@@ -5,8 +5,14 @@
 
 Starts a local Ray instance with ``--slots`` CPUs (the demo's nodes each ask for one CPU and no
 GPU, so each CPU is a slot; simulated trials only sleep, so slots may exceed the cores), runs the
-sweep with ``run --simulate`` semantics in this process (``orchestrator.runner.run_sweep``), and
-compares:
+sweep with ``run --simulate`` semantics in this process (``orchestrator.runner.run_sweep``) once
+per arm, each on a fresh instance and store:
+
+- ``fresh`` (the baseline): every trial in a new Ray actor process, as Tune does without reuse;
+- ``reused`` (the runner's default): Tune hands a finished trial's process to the next trial
+  asking for the same resources.
+
+For each arm it reports:
 
 - makespan: first trial start to last commit, from the result rows (``started_at`` and
   ``finished_at``), against ``simulate_schedule`` of the same plan, slots and speed;
@@ -17,7 +23,8 @@ compares:
 - in-trial overhead: a trial's wall time beyond its simulated duration (reports, checkpoints,
   commit).
 
-Prints one JSON object (``--json``) and a short summary on stderr.
+Prints one JSON object (``--json``: the goals judged on the last arm, every arm's figures under
+"arms", and the fresh / reused makespan ratio) and a short summary on stderr.
 """
 
 from __future__ import annotations
@@ -57,17 +64,60 @@ def start_overheads(nodes: dict, rows: dict, slots: int, run_start: float) -> di
     return out
 
 
-def force_reuse_actors() -> None:
-    """Make ``tune.TuneConfig`` reuse actors whatever the runner asks (this process only)."""
-    from ray import tune
+ARMS = ("fresh", "reused")  # fresh: a new trial process per trial (baseline); reused: the default
 
-    original = tune.TuneConfig
 
-    def config(*args, **kwargs):
-        kwargs["reuse_actors"] = True
-        return original(*args, **kwargs)
+def measure_arm(spec, plan, slots: int, speed: float, work: Path, reuse: bool) -> dict:
+    """Run the simulated sweep once on a fresh local Ray instance; its figures."""
+    import ray
 
-    tune.TuneConfig = config
+    from orchestrator import results
+    from orchestrator.runner import run_sweep
+
+    ray.init(
+        address="local",  # a fresh instance, never a cluster some other process started
+        num_cpus=slots,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="WARNING",
+    )
+    run_start = time.time()
+    try:
+        summary = run_sweep(
+            spec,
+            results=str(work / "results"),
+            store_uri=str(work / "store"),
+            simulate=True,
+            speed=speed,
+            reuse_actors=reuse,
+        )
+    finally:
+        run_end = time.time()
+        ray.shutdown()
+
+    nodes = plan.by_id()
+    df = results.load(str(work / "results" / spec.name))
+    df = df[df["status"] == "done"]
+    spans = df.groupby("node_id").agg(
+        started=("started_at", "min"), finished=("finished_at", "max")
+    )
+    rows = {i: (r.started.timestamp(), r.finished.timestamp()) for i, r in spans.iterrows()}
+    measured = max(f for _, f in rows.values()) - min(s for s, _ in rows.values())
+    overhead = start_overheads(nodes, rows, slots, run_start)
+    in_trial = [f - s - nodes[i].cost for i, (s, f) in rows.items()]
+    return {
+        "reuse_actors": reuse,
+        "nodes_done": len(rows),
+        "run_ok": bool(summary.ok),
+        "measured_makespan_s": measured,
+        "run_wall_s": run_end - run_start,
+        "first_trial_start_s": min(s for s, _ in rows.values()) - run_start,
+        "overhead_median_s": statistics.median(overhead.values()),
+        "overhead_p90_s": statistics.quantiles(overhead.values(), n=10)[-1],
+        "overhead_max_s": max(overhead.values()),
+        "in_trial_overhead_median_s": statistics.median(in_trial),
+        "work": str(work),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,19 +128,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=1.0, help="run --simulate's --speed")
     parser.add_argument("--work", default=None, help="results and store folder (default: temp)")
     parser.add_argument(
-        "--reuse-actors",
-        action="store_true",
-        help="let Tune reuse trial actors (the runner turns this off); measures what it would save",
+        "--arms",
+        default=",".join(ARMS),
+        help="comma-separated: 'reused' (the runner's default: Tune reuses a finished trial's "
+        "process) and 'fresh' (a new process per trial, the baseline)",
     )
     args = parser.parse_args(argv)
+    arms = [a for a in args.arms.split(",") if a]
+    if not arms or set(arms) - set(ARMS):
+        parser.error(f"--arms: choose from {', '.join(ARMS)}, not {args.arms!r}")
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    import ray
-
-    from orchestrator import results
     from orchestrator.estimate import simulate_schedule
     from orchestrator.plan import plan_sweep
-    from orchestrator.runner import run_sweep
     from orchestrator.spec import load_spec
 
     spec = load_spec(args.sweep)
@@ -98,83 +148,57 @@ def main(argv: list[str] | None = None) -> int:
     for node in plan.nodes:  # the estimate of what run --simulate --speed X sleeps
         node.cost /= args.speed
     estimate = simulate_schedule(plan, args.slots)
-    nodes = plan.by_id()
+    estimate_s = estimate["makespan_h"] * 3600
 
     work = Path(args.work or tempfile.mkdtemp(prefix="scheduling-bench-"))
-    if args.reuse_actors:
-        force_reuse_actors()
-    ray.init(
-        address="local",  # a fresh instance, never a cluster some other process started
-        num_cpus=args.slots,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="WARNING",
-    )
-    run_start = time.time()
-    summary = run_sweep(
-        spec,
-        results=str(work / "results"),
-        store_uri=str(work / "store"),
-        simulate=True,
-        speed=args.speed,
-    )
-    run_end = time.time()
-    ray.shutdown()
-
-    df = results.load(str(work / "results" / spec.name))
-    df = df[df["status"] == "done"]
-    spans = df.groupby("node_id").agg(
-        started=("started_at", "min"), finished=("finished_at", "max")
-    )
-    rows = {i: (r.started.timestamp(), r.finished.timestamp()) for i, r in spans.iterrows()}
-    measured = max(f for _, f in rows.values()) - min(s for s, _ in rows.values())
-    overhead = start_overheads(nodes, rows, args.slots, run_start)
-    in_trial = [f - s - nodes[i].cost for i, (s, f) in rows.items()]
-    estimate_s = estimate["makespan_h"] * 3600
-    ratio = measured / estimate_s
-    median_overhead = statistics.median(overhead.values())
-    first_start = min(s for s, _ in rows.values())
+    figures = {}
+    for arm in arms:
+        f = measure_arm(spec, plan, args.slots, args.speed, work / arm, reuse=arm == "reused")
+        f["makespan_ratio"] = f["measured_makespan_s"] / estimate_s
+        figures[arm] = f
+    ours = figures[arms[-1]]
     out = {
         "benchmark": "scheduling",
         "sweep": spec.name,
         "slots": args.slots,
         "speed": args.speed,
         "nodes": len(plan.nodes),
-        "nodes_done": len(rows),
-        "run_ok": bool(summary.ok),
-        "reuse_actors": args.reuse_actors,
         "estimate_makespan_s": estimate_s,
         "estimate_lower_bound_s": estimate["lower_bound_h"] * 3600,
-        "measured_makespan_s": measured,
-        "makespan_ratio": ratio,
+        "arm": arms[-1],
+        "measured_makespan_s": ours["measured_makespan_s"],
+        "makespan_ratio": ours["makespan_ratio"],
         "goal_makespan_ratio": GOAL_MAKESPAN_RATIO,
-        "makespan_met": bool(ratio <= GOAL_MAKESPAN_RATIO),
-        "run_wall_s": run_end - run_start,
-        "first_trial_start_s": first_start - run_start,
-        "overhead_median_s": median_overhead,
-        "overhead_p90_s": statistics.quantiles(overhead.values(), n=10)[-1],
-        "overhead_max_s": max(overhead.values()),
+        "makespan_met": bool(ours["makespan_ratio"] <= GOAL_MAKESPAN_RATIO),
+        "overhead_median_s": ours["overhead_median_s"],
         "goal_overhead_s": GOAL_OVERHEAD_S,
-        "overhead_met": bool(median_overhead < GOAL_OVERHEAD_S),
-        "in_trial_overhead_median_s": statistics.median(in_trial),
-        "work": str(work),
+        "overhead_met": bool(ours["overhead_median_s"] < GOAL_OVERHEAD_S),
+        "arms": figures,
     }
+    if len(figures) == len(ARMS):
+        out["makespan_fresh_over_reused"] = (
+            figures["fresh"]["measured_makespan_s"] / figures["reused"]["measured_makespan_s"]
+        )
     if args.json:
         print(json.dumps(out, indent=1))
-    print(
-        f"scheduling, {spec.name}: {len(rows)}/{len(plan.nodes)} nodes on {args.slots} slots, "
-        f"speed {args.speed:g}\n"
-        f"  makespan measured {measured:.1f} s vs estimate {estimate_s:.1f} s = {ratio:.2f}x "
-        f"(goal <= {GOAL_MAKESPAN_RATIO}: {'met' if out['makespan_met'] else 'NOT met'})\n"
-        f"  start overhead per trial: median {median_overhead:.2f} s, "
-        f"p90 {out['overhead_p90_s']:.2f} s (goal < {GOAL_OVERHEAD_S}: "
-        f"{'met' if out['overhead_met'] else 'NOT met'}); first trial started "
-        f"{out['first_trial_start_s']:.1f} s after the run began\n"
-        f"  in-trial overhead (reports, checkpoints, commit): median "
-        f"{out['in_trial_overhead_median_s']:.2f} s",
-        file=sys.stderr,
+    lines = [
+        f"scheduling, {spec.name}: {len(plan.nodes)} nodes on {args.slots} slots, "
+        f"speed {args.speed:g}; estimate {estimate_s:.1f} s"
+    ]
+    for arm, f in figures.items():
+        lines.append(
+            f"  {arm:>6}: makespan {f['measured_makespan_s']:.1f} s = {f['makespan_ratio']:.2f}x "
+            f"the estimate; start overhead median {f['overhead_median_s']:.2f} s, "
+            f"p90 {f['overhead_p90_s']:.2f} s; in-trial overhead median "
+            f"{f['in_trial_overhead_median_s']:.2f} s; {f['nodes_done']} nodes done"
+        )
+    lines.append(
+        f"  goals ({arms[-1]}): makespan <= {GOAL_MAKESPAN_RATIO}x: "
+        f"{'met' if out['makespan_met'] else 'NOT met'}; overhead < {GOAL_OVERHEAD_S} s: "
+        f"{'met' if out['overhead_met'] else 'NOT met'}"
     )
-    return 0
+    print("\n".join(lines), file=sys.stderr)
+    return 0 if all(f["run_ok"] for f in figures.values()) else 1
 
 
 if __name__ == "__main__":

@@ -168,3 +168,14 @@ def test_multiple_choice_labels_and_empty_splits_round_trip(tmp_path):
         assert (ptype, ids, labels) == (split.problem_type, split.input_ids, split.labels)
         assert encode._lengths(ids) == split.lengths
     assert encode_cache.read_splits(path, json.dumps({"k": 2})) is None  # another key's file
+
+
+def test_memory_keeps_the_most_recent_tasks_only(cache, tokenizer, monkeypatch):
+    monkeypatch.setattr(encode, "MEMORY_TASKS", 2)
+    calls = _forbid_loading(monkeypatch)
+    monkeypatch.setenv("SCALEARN_TOKENIZED_CACHE", "0")  # count what memory alone serves
+    for seed in (1, 2, 1, 3, 2):
+        encode_task(TASK, {**DATA, "seed": seed}, tokenizer, 32)
+    # 1, 2 loaded; 1 from memory (now newest); 3 evicts 2; 2 loaded again
+    assert len(calls) == 4
+    assert len(encode._CACHE) == 2

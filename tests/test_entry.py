@@ -141,6 +141,36 @@ def test_same_node_twice_same_score(tmp_path):
     assert first == second
 
 
+def test_a_node_in_a_used_process_scores_as_in_a_fresh_one(sources, tmp_path):
+    """Ray reuses a finished trial's process for the next: what ran before must not matter."""
+    import subprocess
+    import sys
+    import textwrap
+
+    node = _node("stl", "full_ft", "syn_topic", data=dict(DATA))
+    here = train_node(node, {}, str(tmp_path / "here"), num_threads=1)["rows"][0]
+    script = textwrap.dedent(
+        """
+        import json, sys
+        from trainables.entry import train_node
+        out = train_node(json.loads(sys.argv[1]), {}, sys.argv[2], num_threads=1)
+        print(json.dumps(out["rows"][0]))
+        """
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(node), str(tmp_path / "fresh")],
+        env=dict(os.environ, PYTHONPATH=root),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    fresh = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert json.loads(json.dumps(here)) == fresh
+
+
 def test_resumed_node_matches_an_uninterrupted_one(tmp_path):
     import shutil
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -38,7 +39,10 @@ class EncodedSplit:
         return len(self.labels)
 
 
-_CACHE: dict[str, dict[str, EncodedSplit]] = {}
+# A reused trial process sees many tasks over a sweep; the disk cache serves the rest. Eight is
+# a whole benchmark, which a joint node needs at once.
+MEMORY_TASKS = 8
+_CACHE: OrderedDict[str, dict[str, EncodedSplit]] = OrderedDict()
 _log = logging.getLogger(__name__)
 
 
@@ -51,6 +55,7 @@ def encode_task(task: str, data: dict, tokenizer, max_length: int) -> dict[str, 
     """The train/dev/test splits of ``task`` tokenised, from the memory or disk cache if there."""
     key = encode_cache.cache_key(task, data, tokenizer_key(tokenizer), max_length)
     if key in _CACHE:
+        _CACHE.move_to_end(key)
         return _CACHE[key]
     root = encode_cache.cache_root()
     path = encode_cache.cache_path(root, key) if root is not None else None
@@ -72,6 +77,8 @@ def encode_task(task: str, data: dict, tokenizer, max_length: int) -> dict[str, 
             except Exception as err:  # a full or read-only disk costs speed, not the trial
                 _log.warning("could not cache tokenised %s at %s: %s", task, path, err)
     _CACHE[key] = out
+    while len(_CACHE) > MEMORY_TASKS:
+        _CACHE.popitem(last=False)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 
 from trainables.loop import Report
@@ -37,4 +38,10 @@ def train_node(
     random.seed(node["seed"])
     np.random.seed(node["seed"] % 2**32)
     module = {"stl": stl, "transfer": transfer, "joint": joint}[kind]
-    return module.train(node, sources, out_dir, report=report, resume_from=resume_from)
+    try:
+        return module.train(node, sources, out_dir, report=report, resume_from=resume_from)
+    finally:
+        # Ray reuses this process for the next trial: give back what this one held
+        gc.collect()
+        if torch.cuda.is_initialized():
+            torch.cuda.empty_cache()

@@ -36,6 +36,12 @@ def add_parser(sub) -> None:
         "comma-separated) fail, to rehearse retries and blocked nodes",
     )
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs of a local Ray instance")
+    p.add_argument(
+        "--fresh-actors",
+        action="store_true",
+        help="start every trial in a new process instead of reusing a finished trial's "
+        "(seconds slower per trial; for training code that leaks state between runs)",
+    )
     p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
 
 
@@ -53,6 +59,7 @@ def main(args) -> int:
         verbose=args.verbose,
         num_cpus=args.num_cpus,
         simulate_failures=args.simulate_failures,
+        reuse_actors=not args.fresh_actors,
     )
     c = summary.counts
     print(
