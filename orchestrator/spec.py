@@ -209,7 +209,7 @@ def _parse_benchmarks(c: Checker, raw: Any, base_dir: Path) -> dict[str, Benchma
     raw = c.mapping(raw, "benchmarks")
     if raw is None:
         return {}
-    if not raw and raw is not None:
+    if not raw:
         c.add("benchmarks", "no benchmark given; e.g. benchmarks: {glue: {seeds: [0]}}")
     out = {}
     for bname, braw in raw.items():

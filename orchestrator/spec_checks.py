@@ -44,13 +44,13 @@ class Checker:
     def known_keys(self, value: dict, allowed: set[str], key: str) -> None:
         for k in value:
             if k not in allowed:
-                hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
-                fix = (
-                    f"did you mean {hint[0]!r}?"
-                    if hint
-                    else f"allowed: {', '.join(sorted(allowed))}"
-                )
-                self.add(join(key, k), f"unknown key; {fix}")
+                self.unknown_key(join(key, k), k, allowed)
+
+    def unknown_key(self, path: str, k: Any, allowed: set[str]) -> None:
+        """Report ``k`` at ``path`` as unknown, with the nearest allowed key or the whole list."""
+        hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+        fix = f"did you mean {hint[0]!r}?" if hint else f"allowed: {', '.join(sorted(allowed))}"
+        self.add(path, f"unknown key; {fix}")
 
     def seeds(self, value: Any, key: str) -> list[int] | None:
         if not isinstance(value, list) or not all(is_int(s) and s >= 0 for s in value):
@@ -71,14 +71,7 @@ class Checker:
                 continue
             path = join(key, k)
             if k not in TRAINING_DEFAULTS:
-                allowed = set(TRAINING_DEFAULTS) | extra
-                hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
-                fix = (
-                    f"did you mean {hint[0]!r}?"
-                    if hint
-                    else f"allowed: {', '.join(sorted(allowed))}"
-                )
-                self.add(path, f"unknown key; {fix}")
+                self.unknown_key(path, k, set(TRAINING_DEFAULTS) | extra)
                 continue
             problem = check_hparam(k, v)
             if problem:

@@ -28,6 +28,26 @@ def run_cli(*args: str, cwd: str | None = None, timeout: float = 600, env: dict 
     )
 
 
+def simulated_run_args(sweep: Path, work: Path, speed: str) -> list[str]:
+    """``run SWEEP --simulate`` arguments on a fresh 2-CPU local Ray instance, results and store
+    under ``work``."""
+    return [
+        "run",
+        str(sweep),
+        "--simulate",
+        "--speed",
+        speed,
+        "--address",
+        "local",
+        "--num-cpus",
+        "2",
+        "--results",
+        str(work / "results"),
+        "--store",
+        str(work / "store"),
+    ]
+
+
 @pytest.fixture
 def cli():
     return run_cli

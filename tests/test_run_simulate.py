@@ -17,28 +17,14 @@ from orchestrator import results
 from orchestrator.plan import plan_sweep
 from orchestrator.spec import load_spec
 from orchestrator.store import ATTEMPTS, MARKER, ArtifactStore
-from tests.conftest import ROOT, TEST_SWEEPS
+from tests.conftest import ROOT, TEST_SWEEPS, simulated_run_args
 
 pytestmark = pytest.mark.ray
 SWEEP = TEST_SWEEPS / "tiny_sim.yaml"
 
 
 def run_args(tmp_path, speed: str) -> list[str]:
-    return [
-        "run",
-        str(SWEEP),
-        "--simulate",
-        "--speed",
-        speed,
-        "--address",
-        "local",
-        "--num-cpus",
-        "2",
-        "--results",
-        str(tmp_path / "results"),
-        "--store",
-        str(tmp_path / "store"),
-    ]
+    return simulated_run_args(SWEEP, tmp_path, speed)
 
 
 def expected_rows(plan) -> int:

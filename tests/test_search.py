@@ -19,7 +19,7 @@ from orchestrator.search import SearchStudies
 from orchestrator.spec import SpecError, load_spec, parse_spec
 from orchestrator.store import ArtifactStore
 from orchestrator.tables import search_table
-from tests.conftest import ROOT, SWEEPS
+from tests.conftest import ROOT, SWEEPS, simulated_run_args
 
 SEARCH = {
     "space": {
@@ -137,24 +137,8 @@ def test_studies_persist_and_a_sample_keeps_its_parameters(tmp_path):
 
 
 def _run(tmp_path, speed: str, **kw):
-    cmd = [
-        sys.executable,
-        "-m",
-        "orchestrator",
-        "run",
-        str(SWEEPS / "demo_search.yaml"),
-        "--simulate",
-        "--speed",
-        speed,
-        "--address",
-        "local",
-        "--num-cpus",
-        "2",
-        "--results",
-        str(tmp_path / "results"),
-        "--store",
-        str(tmp_path / "store"),
-    ]
+    args = simulated_run_args(SWEEPS / "demo_search.yaml", tmp_path, speed)
+    cmd = [sys.executable, "-m", "orchestrator", *args]
     return subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), **kw)
 
 
