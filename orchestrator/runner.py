@@ -149,6 +149,21 @@ def _make_callback(progress: _Progress, errors: dict):
     return ProgressCallback()
 
 
+def may_reuse_processes(nodes: dict[str, dict], simulate: bool) -> bool:
+    """Whether a finished trial's process may serve the next trial of the same resources.
+
+    A fresh process per trial costs seconds of start-up and imports (about 6 s on 2 CPU cores,
+    ``benchmarks/scheduling.py``), and a trial does not depend on what ran before in its process
+    (it seeds itself and frees its memory; the demo's scores are identical either way). But Ray
+    does not fence GPU memory: a reused process keeps its CUDA context and allocator, which on a
+    GPU shared with another trial is memory that neighbour may need. So processes are reused for
+    simulated trials and when every trial has whole GPUs or none, never when trials share a GPU.
+    """
+    if simulate:
+        return True
+    return all(float(d["resources"].get("gpu") or 0).is_integer() for d in nodes.values())
+
+
 def run_sweep(
     spec: SweepSpec,
     results: str = "results",
@@ -159,11 +174,12 @@ def run_sweep(
     verbose: bool = False,
     num_cpus: int | None = None,
     simulate_failures: str | None = None,
-    reuse_actors: bool = True,
+    reuse_actors: bool | None = None,
 ) -> RunSummary:
     """Plan the sweep, skip what the store holds, run the rest on Ray Tune; returns a summary.
 
-    ``reuse_actors=False`` starts every trial in a fresh process (seconds more per trial).
+    ``reuse_actors``: None decides by ``may_reuse_processes``; False starts every trial in a fresh
+    process (seconds more per trial); True reuses processes even on shared GPUs.
     """
     started = time.time()
     results, store_uri = _absolute(results), _absolute(store_uri)
@@ -207,6 +223,14 @@ def run_sweep(
         if not has_gpu:  # CPU-only cluster: run everything on CPUs
             d["resources"] = dict(d["resources"], gpu=0)
         nodes[n.id] = d
+    if reuse_actors is None:
+        reuse_actors = may_reuse_processes(nodes, simulate)
+    print(
+        "trial processes: "
+        + ("reused between trials of the same resources" if reuse_actors else "one per trial"),
+        file=sys.stderr,
+        flush=True,
+    )
 
     def resources(config: dict) -> PlacementGroupFactory:
         res = nodes[config["node_id"]]["resources"]
@@ -248,10 +272,6 @@ def run_sweep(
             search_alg=searcher,
             scheduler=PruningScheduler(searcher),
             num_samples=10**9,
-            # A fresh actor per trial costs seconds of process start and imports (about 9 s on
-            # 2 CPU cores, benchmarks/scheduling.py). Trials do not depend on what ran before in
-            # the process (each seeds itself and frees its memory; the demo's scores are
-            # identical either way), and Tune only reuses an actor for the same resources.
             reuse_actors=reuse_actors,
         ),
         run_config=tune.RunConfig(

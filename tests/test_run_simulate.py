@@ -35,6 +35,7 @@ def test_simulated_run_follows_the_dag_and_a_rerun_is_all_cached(tmp_path, cli):
     out = cli(*run_args(tmp_path, "20"), timeout=300)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     assert "nodes: pending" in out.stderr  # progress while it runs
+    assert "trial processes: reused" in out.stderr
     plan = plan_sweep(load_spec(SWEEP), simulate=True)
     df = results.load(str(tmp_path / "results" / "tiny_sim"))
     assert len(df) == expected_rows(plan) and set(df["status"]) == {"done"}

@@ -39,8 +39,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--fresh-actors",
         action="store_true",
-        help="start every trial in a new process instead of reusing a finished trial's "
-        "(seconds slower per trial; for training code that leaks state between runs)",
+        help="start every trial in a new process, also where a finished trial's process could "
+        "serve the next (CPU, whole-GPU and simulated runs); seconds slower per trial",
     )
     p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
 
@@ -59,7 +59,7 @@ def main(args) -> int:
         verbose=args.verbose,
         num_cpus=args.num_cpus,
         simulate_failures=args.simulate_failures,
-        reuse_actors=not args.fresh_actors,
+        reuse_actors=False if args.fresh_actors else None,
     )
     c = summary.counts
     print(

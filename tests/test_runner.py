@@ -1,0 +1,32 @@
+"""When the runner lets a finished trial's process serve the next trial."""
+
+from __future__ import annotations
+
+from orchestrator.plan import plan_sweep
+from orchestrator.runner import may_reuse_processes
+from orchestrator.spec import load_spec
+from tests.conftest import SWEEPS
+
+
+def _nodes(sweep: str, simulate: bool = False) -> dict[str, dict]:
+    plan = plan_sweep(load_spec(SWEEPS / sweep), simulate=simulate)
+    return {n.id: n.to_dict() for n in plan.nodes}
+
+
+def test_trials_sharing_a_gpu_get_fresh_processes():
+    nodes = _nodes("glue_full.yaml")
+    assert any(0 < d["resources"]["gpu"] < 1 for d in nodes.values())  # half-GPU adapters
+    assert not may_reuse_processes(nodes, simulate=False)
+    assert may_reuse_processes(_nodes("glue_full.yaml", simulate=True), simulate=True)
+
+
+def test_cpu_and_whole_gpu_trials_reuse_processes():
+    assert may_reuse_processes(_nodes("demo.yaml"), simulate=False)
+    whole = {
+        node_id: dict(d, resources=dict(d["resources"], gpu=1 if d["resources"]["gpu"] else 0))
+        for node_id, d in _nodes("glue_full.yaml").items()
+    }
+    assert may_reuse_processes(whole, simulate=False)
+    # the runner drops GPU requests on a cluster without GPUs: then nothing is shared
+    cpu_only = {i: dict(d, resources=dict(d["resources"], gpu=0)) for i, d in whole.items()}
+    assert may_reuse_processes(cpu_only, simulate=False)
