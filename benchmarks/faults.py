@@ -105,7 +105,14 @@ def worker_kill(work: Path) -> dict:
             if store_dir.exists() and len(ArtifactStore(str(store_dir)).committed_ids()) >= 1:
                 break
             time.sleep(0.2)
-        time.sleep(1.0)  # trials of the next wave are running on both workers now
+        # Kill while a trial of the next wave runs there: the first wave's trials may be done
+        # already, and between waves the worker is idle; a kill then tests nothing.
+        for wanted in (0, 1):  # first wave gone from worker 0, then a next-wave trial on it
+            while time.time() < deadline and proc.poll() is None:
+                if min(cluster.running_trials(0), 1) == wanted:
+                    break
+                time.sleep(0.1)
+        time.sleep(0.5)  # past the trial's start, into its training
         cluster.kill_worker(0)
         out, _ = proc.communicate(timeout=600)
         return {
@@ -114,6 +121,7 @@ def worker_kill(work: Path) -> dict:
             "driver_kills": 0,
             "trials_retried": retried_from(out),
             "exit_status": proc.returncode,
+            "processes_reused": "trial processes: reused" in out,
             "log_tail": out[-1500:],
         }
 

@@ -9,8 +9,8 @@ sweep with ``run --simulate`` semantics in this process (``orchestrator.runner.r
 per arm, each on a fresh instance and store:
 
 - ``fresh`` (the baseline): every trial in a new Ray actor process, as Tune does without reuse;
-- ``reused`` (the runner's default unless trials share GPUs): Tune hands a finished trial's
-  process to the next trial asking for the same resources.
+- ``reused`` (the runner's default on a local instance unless trials share GPUs): Tune hands a
+  finished trial's process to the next trial asking for the same resources.
 
 For each arm it reports:
 

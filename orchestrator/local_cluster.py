@@ -110,6 +110,22 @@ class LocalCluster:
                 return int(proc.name)
         raise LookupError(f"no raylet for worker {worker} ({flag})")
 
+    def running_trials(self, worker: int) -> int:
+        """How many Tune trials a worker is running now: its raylet's children titled
+        ``ray::ImplicitFunc.train`` (a function trainable inside ``train``), not idle processes."""
+        raylet = str(self.raylet_pid(worker))
+        count = 0
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                parent = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                title = (proc / "cmdline").read_bytes().split(b"\0")[0]
+            except (OSError, IndexError):
+                continue
+            count += parent == raylet and title.startswith(b"ray::ImplicitFunc.train")
+        return count
+
     def kill_worker(self, worker: int) -> int:
         """SIGKILL a worker's raylet (its trials die with it); returns the pid killed."""
         pid = self.raylet_pid(worker)

@@ -43,15 +43,16 @@ def _absolute(uri: str) -> str:
     return uri if "://" in uri else str(Path(uri).expanduser().resolve())
 
 
-def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = None) -> None:
+def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = None) -> bool:
     """Connect to ``address``, else to a running cluster, else start a local instance.
 
-    ``address="local"`` always starts a fresh local instance.
+    ``address="local"`` always starts a fresh local instance. Returns whether this call started a
+    local instance (one machine, no autoscaling) rather than joining a cluster.
     """
     import ray
 
     if ray.is_initialized():
-        return
+        return False
     kwargs = {
         "log_to_driver": verbose,
         "logging_level": "INFO" if verbose else "WARNING",
@@ -59,17 +60,19 @@ def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = 
     }
     if address == "local":
         ray.init(num_cpus=num_cpus, include_dashboard=False, **kwargs)
-        return
+        return True
     if address:
         ray.init(address=address, **kwargs)
-        return
+        return False
     if os.environ.get("RAY_ADDRESS"):
         ray.init(**kwargs)
-        return
+        return False
     try:
         ray.init(address="auto", **kwargs)
+        return False
     except ConnectionError:
         ray.init(num_cpus=num_cpus, include_dashboard=False, **kwargs)
+        return True
 
 
 def backfill_cached_rows(plan: Plan, store: ArtifactStore, results: str, run_id: str) -> int:
@@ -149,16 +152,22 @@ def _make_callback(progress: _Progress, errors: dict):
     return ProgressCallback()
 
 
-def may_reuse_processes(nodes: dict[str, dict], simulate: bool) -> bool:
+def may_reuse_processes(nodes: dict[str, dict], simulate: bool, own_instance: bool) -> bool:
     """Whether a finished trial's process may serve the next trial of the same resources.
 
     A fresh process per trial costs seconds of start-up and imports (about 6 s on 2 CPU cores,
     ``benchmarks/scheduling.py``), and a trial does not depend on what ran before in its process
-    (it seeds itself and frees its memory; the demo's scores are identical either way). But Ray
-    does not fence GPU memory: a reused process keeps its CUDA context and allocator, which on a
-    GPU shared with another trial is memory that neighbour may need. So processes are reused for
-    simulated trials and when every trial has whole GPUs or none, never when trials share a GPU.
+    (it seeds itself and frees its memory; the demo's scores are identical either way). Two
+    things rule reuse out:
+
+    - a cluster (``own_instance`` False: not a local instance this run started): Tune keeps idle
+      processes for reuse without watching their machine, so a retry after a lost worker can be
+      handed to a process on that dead machine and fail at once, spending the retry;
+    - trials sharing a GPU (not simulated): Ray does not fence GPU memory, and a reused process
+      keeps its CUDA context and allocator, memory its neighbour on the GPU may need.
     """
+    if not own_instance:
+        return False
     if simulate:
         return True
     return all(float(d["resources"].get("gpu") or 0).is_integer() for d in nodes.values())
@@ -215,7 +224,7 @@ def run_sweep(
         from trainables.backbones import prepare
 
         prepare(spec.backbone)  # once here, not in every trial that starts at the same moment
-    init_ray(address, verbose=verbose, num_cpus=num_cpus)
+    own_instance = init_ray(address, verbose=verbose, num_cpus=num_cpus)
     has_gpu = ray.cluster_resources().get("GPU", 0) > 0
     nodes = {}
     for n in plan.nodes:
@@ -224,7 +233,7 @@ def run_sweep(
             d["resources"] = dict(d["resources"], gpu=0)
         nodes[n.id] = d
     if reuse_actors is None:
-        reuse_actors = may_reuse_processes(nodes, simulate)
+        reuse_actors = may_reuse_processes(nodes, simulate, own_instance)
     print(
         "trial processes: "
         + ("reused between trials of the same resources" if reuse_actors else "one per trial"),

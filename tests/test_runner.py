@@ -16,17 +16,27 @@ def _nodes(sweep: str, simulate: bool = False) -> dict[str, dict]:
 def test_trials_sharing_a_gpu_get_fresh_processes():
     nodes = _nodes("glue_full.yaml")
     assert any(0 < d["resources"]["gpu"] < 1 for d in nodes.values())  # half-GPU adapters
-    assert not may_reuse_processes(nodes, simulate=False)
-    assert may_reuse_processes(_nodes("glue_full.yaml", simulate=True), simulate=True)
+    assert not may_reuse_processes(nodes, simulate=False, own_instance=True)
+    assert may_reuse_processes(
+        _nodes("glue_full.yaml", simulate=True), simulate=True, own_instance=True
+    )
 
 
 def test_cpu_and_whole_gpu_trials_reuse_processes():
-    assert may_reuse_processes(_nodes("demo.yaml"), simulate=False)
+    assert may_reuse_processes(_nodes("demo.yaml"), simulate=False, own_instance=True)
     whole = {
         node_id: dict(d, resources=dict(d["resources"], gpu=1 if d["resources"]["gpu"] else 0))
         for node_id, d in _nodes("glue_full.yaml").items()
     }
-    assert may_reuse_processes(whole, simulate=False)
+    assert may_reuse_processes(whole, simulate=False, own_instance=True)
     # the runner drops GPU requests on a cluster without GPUs: then nothing is shared
     cpu_only = {i: dict(d, resources=dict(d["resources"], gpu=0)) for i, d in whole.items()}
-    assert may_reuse_processes(cpu_only, simulate=False)
+    assert may_reuse_processes(cpu_only, simulate=False, own_instance=True)
+
+
+def test_a_cluster_never_reuses_processes():
+    """An idle process kept on a worker that dies would be handed the retry and fail at once."""
+    for sweep in ("demo.yaml", "glue_full.yaml"):
+        for simulate in (False, True):
+            nodes = _nodes(sweep, simulate=simulate)
+            assert not may_reuse_processes(nodes, simulate=simulate, own_instance=False)
