@@ -33,12 +33,14 @@ _HEAD_LIMIT = 4096  # the serialised truncation and padding settings are far sho
 
 def cache_root() -> Path | None:
     """The folder of tokenised splits, or None when the disk cache is off."""
+    from trainables.tokenizer import cache_dir
+
     if os.environ.get("SCALEARN_TOKENIZED_CACHE", "1").lower() in _OFF:
         return None
-    root = os.environ.get("SCALEARN_CACHE", str(Path.home() / ".cache" / "scalearn"))
-    if root.lower() in _OFF:
+    root = cache_dir()
+    if str(root).lower() in _OFF:
         return None
-    return Path(root).expanduser() / "tokenized"
+    return root.expanduser() / "tokenized"
 
 
 def tokenizer_digest(tokenizer) -> str:
@@ -83,9 +85,8 @@ def data_key(data: dict) -> dict:
     if data.get("source") == "local" and data.get("dir"):
         folder = Path(data["dir"])
         files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-        key["files"] = [
-            [str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns] for p in files
-        ]
+        stats = [(p, p.stat()) for p in files]
+        key["files"] = [[str(p.relative_to(folder)), st.st_size, st.st_mtime_ns] for p, st in stats]
     return key
 
 
