@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 from orchestrator import results  # noqa: E402
 from orchestrator.local_cluster import LocalCluster, cluster_env  # noqa: E402
 from orchestrator.plan import plan_sweep  # noqa: E402
-from orchestrator.spec import load_spec  # noqa: E402
-from orchestrator.store import ArtifactStore  # noqa: E402
+from orchestrator.store import open_store  # noqa: E402
+from orchestrator.sweep.spec import load_spec  # noqa: E402
 
 SWEEP_A = ROOT / "tests" / "sweeps" / "tiny_sim.yaml"
 SWEEP_B = ROOT / "tests" / "sweeps" / "tiny_sim_b.yaml"
@@ -70,7 +70,7 @@ def retried_from(stdout: str) -> int:
 
 def outcome(work: Path, sweeps: list[Path]) -> dict:
     """Nodes planned, completed, lost and trained more than once across the given sweeps."""
-    store = ArtifactStore(str(work / "store"))
+    store = open_store(str(work / "store"))
     planned: set[str] = set()
     for s in sweeps:
         planned |= {n.id for n in plan_sweep(load_spec(s), simulate=True).nodes}
@@ -102,7 +102,7 @@ def worker_kill(work: Path) -> dict:
         store_dir = work / "store"
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
-            if store_dir.exists() and len(ArtifactStore(str(store_dir)).committed_ids()) >= 1:
+            if store_dir.exists() and len(open_store(str(store_dir)).committed_ids()) >= 1:
                 break
             time.sleep(0.2)
         # Kill while a trial of the next wave runs there: the first wave's trials may be done
@@ -139,7 +139,7 @@ def driver_kill(work: Path) -> dict:
     store_dir = work / "store"
     deadline = time.time() + 180
     while time.time() < deadline and proc.poll() is None:
-        if store_dir.exists() and len(ArtifactStore(str(store_dir)).committed_ids()) >= 2:
+        if store_dir.exists() and len(open_store(str(store_dir)).committed_ids()) >= 2:
             break
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)

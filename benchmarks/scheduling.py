@@ -139,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--arms: choose from {', '.join(ARMS)}, not {args.arms!r}")
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    from orchestrator.estimate import simulate_schedule
+    from orchestrator.makespan import simulate_schedule
     from orchestrator.plan import plan_sweep
-    from orchestrator.spec import load_spec
+    from orchestrator.sweep.spec import load_spec
 
     spec = load_spec(args.sweep)
     plan = plan_sweep(spec, simulate=True)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from orchestrator.commands import data, params, plan, plot, run, status, table
-from orchestrator.spec import SpecError
+from orchestrator.sweep.spec import SpecError
 
 VERBS = {"plan": plan, "run": run, "status": status, "params": params, "table": table, "plot": plot}
 VERBS["data"] = data  # data check: the splits a sweep trains on

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from orchestrator.plan import Node
+from orchestrator.nodes import Node
 
 
 class CycleError(ValueError):

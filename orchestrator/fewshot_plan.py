@@ -1,4 +1,4 @@
-"""A few-shot sweep becomes nodes (see ``orchestrator.fewshot`` for the protocol).
+"""A few-shot sweep becomes nodes (see ``orchestrator.sweep.fewshot`` for the protocol).
 
 Per benchmark and k: every stage-one method of the sweep on k examples of each task and seed; the
 source method's k-shot adapter of each task with the source seed (stage two's target adapter,
@@ -10,9 +10,10 @@ so they are part of every id and of every result row's hparams.
 
 from __future__ import annotations
 
-from orchestrator.methods import METHODS, STL, TRANSFER, methods_of_kind
-from orchestrator.plan import Node, Plan, _make_node
-from orchestrator.spec import TRAINING_DEFAULTS, SweepSpec
+from orchestrator.contract import hparams as hp
+from orchestrator.contract.methods import METHODS, Kind, methods_of_kind
+from orchestrator.nodes import Node, NodeFactory
+from orchestrator.sweep.spec import SweepSpec
 from trainables.tasks.registry import get_task
 
 
@@ -21,7 +22,7 @@ def source_hparams(spec: SweepSpec, task: str) -> dict:
 
     The sweep's ``training`` block is for the few-shot runs and does not apply here.
     """
-    resolved = dict(TRAINING_DEFAULTS)
+    resolved = hp.defaults()
     resolved.update(METHODS[spec.source_method].defaults)
     resolved.update(spec.fewshot.sources)
     if resolved["max_length"] is None:
@@ -29,69 +30,47 @@ def source_hparams(spec: SweepSpec, task: str) -> dict:
     return resolved
 
 
-def plan_fewshot(spec: SweepSpec, committed=None, simulate: bool = False) -> Plan:
-    """Every node of a few-shot sweep; ``committed(node_id) -> bool`` marks cached nodes."""
-    committed = committed or (lambda _id: False)
+def plan_fewshot(spec: SweepSpec, simulate: bool = False) -> list[Node]:
+    """Every node of a few-shot sweep, dependencies first."""
     fewshot = spec.fewshot
+    make = NodeFactory(spec, simulate)
     nodes: dict[str, Node] = {}
 
     def add(node: Node) -> Node:
         return nodes.setdefault(node.id, node)
 
+    stl = [m for m in methods_of_kind(Kind.STL) if m in spec.methods]
+    transfer = [m for m in methods_of_kind(Kind.TRANSFER) if m in spec.methods]
     for bname, bench in spec.benchmarks.items():
         full = {
-            t: _make_node(
-                spec,
+            t: make.node(
                 spec.source_method,
                 bname,
                 t,
                 [t],
                 spec.source_seed,
                 [],
-                simulate,
-                hparams_override=source_hparams(spec, t),
+                hparams=source_hparams(spec, t),
             )
             for t in bench.tasks
         }
-        transfer = [m for m in methods_of_kind(TRANSFER) if m in spec.methods]
         for k in fewshot.k:
-            shot = _KShot(spec, bname, fewshot.run_hparams(k), simulate)
-            for method in methods_of_kind(STL):
-                if method in spec.methods:
-                    for task in bench.tasks:
-                        for seed in spec.methods[method].seeds or bench.seeds[task]:
-                            add(shot.node(method, task, [task], seed, []))
+            extra = fewshot.run_hparams(k)
+
+            def shot(method, task, tasks, seed, deps, bname=bname, extra=extra) -> Node:
+                hparams = {**spec.hparams(method, bname, task), **extra}
+                return make.node(method, bname, task, tasks, seed, deps, hparams=hparams)
+
+            for method in stl:
+                for task in bench.tasks:
+                    for seed in spec.methods[method].seeds or bench.seeds[task]:
+                        add(shot(method, task, [task], seed, []))
             if not transfer:
                 continue
             for task in bench.tasks:
-                target = add(shot.node(spec.source_method, task, [task], spec.source_seed, []))
+                target = add(shot(spec.source_method, task, [task], spec.source_seed, []))
                 deps = [target.id if t == task else add(full[t]).id for t in bench.tasks]
                 for method in transfer:
                     for seed in spec.methods[method].seeds or bench.seeds[task]:
-                        add(shot.node(method, task, list(bench.tasks), seed, deps))
-
-    for n in nodes.values():
-        n.cached = bool(committed(n.id))
-    return Plan(spec.name, list(nodes.values()))
-
-
-class _KShot:
-    """Builds the k-shot nodes of one benchmark: the sweep's hyperparameters plus k."""
-
-    def __init__(self, spec: SweepSpec, benchmark: str, extra: dict, simulate: bool):
-        self.spec, self.benchmark, self.extra, self.simulate = spec, benchmark, extra, simulate
-
-    def node(self, method: str, task: str, tasks: list[str], seed: int, deps: list[str]) -> Node:
-        """The k-shot node of ``method`` on target ``task``."""
-        hparams = {**self.spec.hparams(method, self.benchmark, task), **self.extra}
-        return _make_node(
-            self.spec,
-            method,
-            self.benchmark,
-            task,
-            tasks,
-            seed,
-            deps,
-            self.simulate,
-            hparams_override=hparams,
-        )
+                        add(shot(method, task, list(bench.tasks), seed, deps))
+    return list(nodes.values())

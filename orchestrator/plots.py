@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from orchestrator.methods import METHODS, TRANSFER
+from orchestrator.contract.methods import HEADLINE, METHODS, Kind
+from orchestrator.contract.node import NodeStatus
 from orchestrator.results import latest
-from orchestrator.tables import build_table
+from orchestrator.tables import build_table, searched_keys
 from trainables.tasks.registry import display_name
 
 KINDS = ("overview", "grid", "omegas", "search")
@@ -29,7 +30,7 @@ def method_params(df: pd.DataFrame) -> dict[str, float]:
     """The median transfer (or, for other methods, trainable) parameter count per method."""
     out = {}
     for m, g in df.groupby("method"):
-        col = "transfer_params" if METHODS[m].kind == TRANSFER else "trainable_params"
+        col = "transfer_params" if METHODS[m].kind == Kind.TRANSFER else "trainable_params"
         vals = g[col].dropna()
         if len(vals) and vals.median() > 0:
             out[m] = float(vals.median())
@@ -43,10 +44,12 @@ def draw_overview(ax, df: pd.DataFrame, benchmark: str | None = None) -> None:
     points = [
         (params[m], t.mean.loc[m, "Avg."], m)
         for m in t.methods
-        if METHODS[m].kind == TRANSFER and m in params and not math.isnan(t.mean.loc[m, "Avg."])
+        if METHODS[m].kind == Kind.TRANSFER
+        and m in params
+        and not math.isnan(t.mean.loc[m, "Avg."])
     ]
     for i, (x, y, m) in enumerate(sorted(points)):
-        color = "tab:red" if m.startswith("scalearn") else "tab:blue"
+        color = "tab:red" if METHODS[m].family == METHODS[HEADLINE].family else "tab:blue"
         ax.scatter([x], [y], s=60, color=color, zorder=3)
         # alternate above and below so neighbours' labels do not overlap
         ax.annotate(
@@ -58,7 +61,7 @@ def draw_overview(ax, df: pd.DataFrame, benchmark: str | None = None) -> None:
         )
     for m in t.methods:  # the other methods as reference lines: they have no transfer layer
         avg = t.mean.loc[m, "Avg."]
-        if METHODS[m].kind != TRANSFER and not math.isnan(avg):
+        if METHODS[m].kind != Kind.TRANSFER and not math.isnan(avg):
             ax.axhline(avg, ls="--", lw=0.8, color="grey")
             ax.annotate(
                 METHODS[m].display,
@@ -106,11 +109,15 @@ def draw_grid(ax, df: pd.DataFrame, benchmark: str | None = None) -> None:
     ax.figure.colorbar(im, ax=ax, fraction=0.04)
 
 
-def omegas_for(df: pd.DataFrame, target: str, method: str = "scalearn") -> tuple:
+def omegas_for(df: pd.DataFrame, target: str, method: str = HEADLINE) -> tuple:
     """The mean over seeds of a transfer method's learned omegas for a target: (layers x sources,
     source names)."""
     rows = latest(df)
-    rows = rows[(rows["method"] == method) & (rows["task"] == target) & (rows["status"] == "done")]
+    rows = rows[
+        (rows["method"] == method)
+        & (rows["task"] == target)
+        & (rows["status"] == NodeStatus.DONE.value)
+    ]
     mats, names = [], None
     for extra in rows["extra"].dropna():
         summary = json.loads(extra).get("transfer", {})
@@ -122,7 +129,7 @@ def omegas_for(df: pd.DataFrame, target: str, method: str = "scalearn") -> tuple
     return np.mean(mats, axis=0), names or [str(i) for i in range(mats[0].shape[1])]
 
 
-def draw_omegas(ax, df: pd.DataFrame, target: str, method: str = "scalearn") -> None:
+def draw_omegas(ax, df: pd.DataFrame, target: str, method: str = HEADLINE) -> None:
     """Learned scaling per source (columns) and layer (rows) for one target task."""
     mat, names = omegas_for(df, target, method)
     im = ax.imshow(mat, cmap="magma", aspect="auto")
@@ -136,13 +143,11 @@ def draw_omegas(ax, df: pd.DataFrame, target: str, method: str = "scalearn") -> 
 
 def draw_search(fig, df: pd.DataFrame) -> None:
     """Dev score against each searched hyperparameter, one panel per search group and parameter."""
-    from orchestrator.tables import _searched_keys
-
     df = latest(df)
     samples = df[df["search_role"].eq("sample") & df["dev_score"].notna()]
     panels = []
     for _, g in samples.groupby("search_group", sort=False):
-        for key in _searched_keys(g):
+        for key in searched_keys(g):
             panels.append((g, key))
     if not panels:
         raise ValueError("no search samples in these results")
@@ -170,7 +175,7 @@ def plot(
     kind: str = "overview",
     benchmark: str | None = None,
     target: str | None = None,
-    method: str = "scalearn",
+    method: str = HEADLINE,
 ) -> str:
     """Draw one figure kind to ``out`` (.png, .pdf or .svg); returns the path."""
     plt = _pyplot()

@@ -8,48 +8,48 @@ reads the whole sweep, while it is still running too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import types
+import typing
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-SCHEMA = pa.schema(
-    [
-        ("sweep", pa.string()),
-        ("run_id", pa.string()),
-        ("node_id", pa.string()),
-        ("kind", pa.string()),
-        ("method", pa.string()),
-        ("benchmark", pa.string()),
-        ("task", pa.string()),
-        ("seed", pa.int64()),
-        ("backbone", pa.string()),
-        ("status", pa.string()),  # done | failed | blocked
-        ("score", pa.float64()),  # test score, 0-100
-        ("dev_score", pa.float64()),
-        ("metrics", pa.map_(pa.string(), pa.float64())),  # every test metric, 0-100
-        ("dev_metrics", pa.map_(pa.string(), pa.float64())),
-        ("trainable_params", pa.int64()),
-        ("transfer_params", pa.int64()),
-        ("best_epoch", pa.int64()),
-        ("epochs_run", pa.int64()),
-        ("wall_s", pa.float64()),
-        ("started_at", pa.timestamp("us", tz="UTC")),
-        ("finished_at", pa.timestamp("us", tz="UTC")),
-        ("artifact_uri", pa.string()),
-        ("simulated", pa.bool_()),
-        ("hparams", pa.string()),  # JSON
-        ("sources", pa.list_(pa.string())),  # node ids of the source adapters
-        ("search_group", pa.string()),  # the search a node belongs to, if any
-        ("search_role", pa.string()),  # "sample" (a configuration tried) or "best" (the winner's)
-        ("extra", pa.string()),  # JSON: e.g. ScaLearn's learned omegas per layer and source
-        ("error", pa.string()),
-    ]
-)
+from orchestrator.contract.rows import Json, ResultRow
+
+
+def _arrow_type(hint) -> pa.DataType:
+    """The Parquet column type of a ``ResultRow`` field's annotation."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
+        return _arrow_type(args[0])  # X | None: nullable X, and every column is nullable
+    if hint is Json or hint is str:
+        return pa.string()
+    if hint is bool:
+        return pa.bool_()
+    if hint is int:
+        return pa.int64()
+    if hint is float:
+        return pa.float64()
+    if hint is datetime:
+        return pa.timestamp("us", tz="UTC")
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        key, value = typing.get_args(hint)
+        return pa.map_(_arrow_type(key), _arrow_type(value))
+    if origin is list:
+        return pa.list_(_arrow_type(typing.get_args(hint)[0]))
+    raise TypeError(f"no Parquet type for ResultRow annotation {hint!r}")
+
+
+# The schema, derived from the one definition of a row; the fields' order is the columns' order.
+_HINTS = typing.get_type_hints(ResultRow)
+SCHEMA = pa.schema([(f.name, _arrow_type(_HINTS[f.name])) for f in dataclasses.fields(ResultRow)])
 COLUMNS = SCHEMA.names
 
 
@@ -64,33 +64,11 @@ def trials_dir(results: str, sweep: str) -> str:
     return f"{results.rstrip('/')}/{sweep}/trials"
 
 
-def _ts(value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromtimestamp(float(value), tz=timezone.utc)
-
-
-def _normalise(row: dict) -> dict:
-    out = {k: row.get(k) for k in COLUMNS}
-    for k in ("metrics", "dev_metrics"):
-        out[k] = {str(a): float(b) for a, b in (row.get(k) or {}).items() if b is not None}
-    for k in ("hparams", "extra"):
-        v = row.get(k)
-        out[k] = v if isinstance(v, str) or v is None else json.dumps(v, sort_keys=True)
-    for k in ("started_at", "finished_at"):
-        out[k] = _ts(row.get(k))
-    out["sources"] = list(row.get("sources") or [])
-    out["simulated"] = bool(row.get("simulated", False))
-    return out
-
-
-def write_node_rows(results: str, sweep: str, node_id: str, rows: list[dict]) -> str:
+def write_node_rows(results: str, sweep: str, node_id: str, rows: list[ResultRow]) -> str:
     """Write (or replace) the rows of one node atomically; returns the file's path."""
     fs, base = _fs(trials_dir(results, sweep))
     fs.create_dir(base, recursive=True)
-    table = pa.Table.from_pylist([_normalise(r) for r in rows], schema=SCHEMA)
+    table = pa.Table.from_pylist([dataclasses.asdict(r) for r in rows], schema=SCHEMA)
     final = f"{base}/{node_id}.parquet"
     tmp = f"{base}/.{node_id}.{uuid.uuid4().hex[:8]}.tmp"
     with fs.open_output_stream(tmp) as f:
@@ -162,22 +140,6 @@ def latest(df):
         df = df[~df["simulated"]]
     df = df.sort_values("finished_at")
     return df.drop_duplicates(["node_id", "task"], keep="last")
-
-
-def grid(df, benchmark: str | None = None, split: str = "test", std: bool = False):
-    """Methods (paper order) by tasks (paper order) plus Avg.: the mean over seeds of done rows.
-
-    Avg. is the mean of the row's task cells and stays empty (NaN) when a task is missing.
-    With ``std`` the result has a second column level: mean and std.
-    """
-    import pandas as pd
-
-    from orchestrator.tables import build_table
-
-    t = build_table(df, benchmark=benchmark, split=split)
-    if not std or t.mean.empty:
-        return t.mean
-    return pd.concat({"mean": t.mean, "std": t.std}, axis=1)
 
 
 def record_training(results: str, sweep: str, node_id: str, info: dict) -> None:

@@ -1,4 +1,9 @@
-"""``orchestrator run``: a sweep as ONE Ray Tune experiment driven by the DAG searcher."""
+"""``orchestrator run``: a sweep as ONE Ray Tune experiment driven by the DAG searcher.
+
+Three phases: ``prepare_run`` plans the sweep against the store and gives cached nodes their rows;
+``build_tuner`` joins or starts Ray and wires the plan into a Tuner (trainable, resources, the DAG
+searcher, progress); ``record_outcomes`` writes the rows of nodes that did not finish.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,15 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.contract.node import STATUS_ORDER, NodeStatus, TrialSettings
+from orchestrator.contract.rows import ResultRow, TaskResult
 from orchestrator.dag import Dag
-from orchestrator.plan import Plan, plan_sweep
+from orchestrator.nodes import Node, Plan
+from orchestrator.plan import plan_sweep
 from orchestrator.results import has_rows, write_node_rows
-from orchestrator.spec import SweepSpec
-from orchestrator.store import ArtifactStore
-from orchestrator.trial import rows_for, rows_from_store
+from orchestrator.store import ArtifactStore, open_store
+from orchestrator.sweep.spec import SweepSpec
+from orchestrator.trial import rows_from_store
 
 # Trials Tune may hold waiting for resources at once. Tune's default for custom searchers is 1,
 # which serialises trial start-up; a few more keep the cluster fed without flooding it.
@@ -39,15 +47,32 @@ class RunSummary:
         return not self.failed and not self.blocked
 
 
+@dataclass
+class PreparedRun:
+    """A planned run: the plan against the store, its DAG, what is cached and what is left."""
+
+    spec: SweepSpec
+    plan: Plan
+    dag: Dag
+    store: ArtifactStore
+    settings: TrialSettings
+    cached: set[str]
+    todo: list[Node]
+    started: float
+
+
 def _absolute(uri: str) -> str:
     return uri if "://" in uri else str(Path(uri).expanduser().resolve())
 
 
 def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = None) -> bool:
-    """Connect to ``address``, else to a running cluster, else start a local instance.
+    """Join or start Ray by Ray's own convention; returns whether this call started a local
+    instance (one machine, no autoscaling) rather than joining a cluster.
 
-    ``address="local"`` always starts a fresh local instance. Returns whether this call started a
-    local instance (one machine, no autoscaling) rather than joining a cluster.
+    ``address`` joins that cluster, and ``"local"`` always starts a fresh instance. Without it, a
+    cluster named by ``RAY_ADDRESS`` or started on this machine with ``ray start`` is joined; a
+    private instance that another process started with ``ray.init()`` is not (it goes away when
+    that process ends), so a second ``orchestrator run`` starts its own.
     """
     import ray
 
@@ -58,21 +83,56 @@ def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = 
         "logging_level": "INFO" if verbose else "WARNING",
         "configure_logging": True,
     }
-    if address == "local":
-        ray.init(num_cpus=num_cpus, include_dashboard=False, **kwargs)
-        return True
-    if address:
+    if address and address != "local":
         ray.init(address=address, **kwargs)
         return False
-    if os.environ.get("RAY_ADDRESS"):
+    if address is None and _cluster_to_join() is not None:
         ray.init(**kwargs)
         return False
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **kwargs)
+    return True
+
+
+def _cluster_to_join() -> str | None:
+    """The cluster ``ray.init()`` would join without an address (RAY_ADDRESS, else the last
+    ``ray start`` of this machine), or None when it would start a local instance."""
+    from ray._private.services import canonicalize_bootstrap_address
+
     try:
-        ray.init(address="auto", **kwargs)
-        return False
+        return canonicalize_bootstrap_address(None)
     except ConnectionError:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, **kwargs)
-        return True
+        return None
+
+
+def prepare_run(
+    spec: SweepSpec, results: str, store_uri: str, simulate: bool, speed: float, fail: str | None
+) -> PreparedRun:
+    """Plan the sweep against the store and give its cached nodes a row in this results folder."""
+    started = time.time()
+    results, store_uri = _absolute(results), _absolute(store_uri)
+    store = open_store(store_uri)
+    plan = plan_sweep(spec, committed=store.is_committed, simulate=simulate)
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    settings = TrialSettings(
+        store=store_uri,
+        results=results,
+        sweep=spec.name,
+        run_id=run_id,
+        simulate=simulate,
+        speed=speed,
+        fail=fail if simulate else None,
+    )
+    backfill_cached_rows(plan, store, results, run_id)
+    return PreparedRun(
+        spec=spec,
+        plan=plan,
+        dag=Dag(plan.nodes),
+        store=store,
+        settings=settings,
+        cached={n.id for n in plan.nodes if n.cached},
+        todo=[n for n in plan.nodes if not n.cached],
+        started=started,
+    )
 
 
 def backfill_cached_rows(plan: Plan, store: ArtifactStore, results: str, run_id: str) -> int:
@@ -80,7 +140,7 @@ def backfill_cached_rows(plan: Plan, store: ArtifactStore, results: str, run_id:
     written = 0
     for n in plan.nodes:
         if n.cached and not has_rows(results, plan.sweep, n.id):
-            rows = rows_from_store(store, n.to_dict(), run_id=run_id, sweep=plan.sweep)
+            rows = rows_from_store(store, n, run_id=run_id, sweep=plan.sweep)
             write_node_rows(results, plan.sweep, n.id, rows)
             written += 1
     return written
@@ -102,10 +162,7 @@ class _Progress:
         if not force and (counts == self.last_counts or now - self.last_print < self.every):
             return
         self.last_counts, self.last_print = counts, now
-        parts = [
-            f"{k} {counts.get(k, 0)}"
-            for k in ("pending", "running", "done", "failed", "blocked", "cached")
-        ]
+        parts = [f"{s.value} {counts.get(s, 0)}" for s in STATUS_ORDER]
         print(
             f"[{now - self.start:7.1f}s] nodes: " + " | ".join(parts), file=self.stream, flush=True
         )
@@ -152,7 +209,7 @@ def _make_callback(progress: _Progress, errors: dict):
     return ProgressCallback()
 
 
-def may_reuse_processes(nodes: dict[str, dict], simulate: bool, own_instance: bool) -> bool:
+def may_reuse_processes(nodes: dict[str, Node], simulate: bool, own_instance: bool) -> bool:
     """Whether a finished trial's process may serve the next trial of the same resources.
 
     A fresh process per trial costs seconds of start-up and imports (about 6 s on 2 CPU cores,
@@ -170,7 +227,158 @@ def may_reuse_processes(nodes: dict[str, dict], simulate: bool, own_instance: bo
         return False
     if simulate:
         return True
-    return all(float(d["resources"].get("gpu") or 0).is_integer() for d in nodes.values())
+    return all(float(n.resources.get("gpu") or 0).is_integer() for n in nodes.values())
+
+
+@dataclass
+class TunerSetup:
+    """A Tuner ready to fit, and what reads its outcome."""
+
+    tuner: object
+    searcher: object
+    progress: _Progress
+    errors: dict[str, str]
+    nodes: dict[str, Node]
+
+
+def build_tuner(
+    run: PreparedRun,
+    address: str | None,
+    verbose: bool,
+    num_cpus: int | None,
+    reuse_actors: bool | None,
+) -> TunerSetup:
+    """Join or start Ray and wire the run's plan into one Ray Tune experiment."""
+    from dataclasses import replace
+
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(DEFAULT_MAX_PENDING))
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Tune snapshots its state after each checkpoint; with short trials it warns about that often.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    import ray
+    from ray import tune
+
+    from orchestrator.dag_searcher import DagSearcher
+    from orchestrator.hpsearch.pruning import PruningScheduler
+    from orchestrator.trial import run_node_trial, search_outcome
+
+    if not run.settings.simulate:
+        from trainables.backbones import prepare
+
+        prepare(run.spec.backbone)  # once here, not in every trial that starts at the same moment
+    own_instance = init_ray(address, verbose=verbose, num_cpus=num_cpus)
+    has_gpu = ray.cluster_resources().get("GPU", 0) > 0
+    # a CPU-only cluster runs everything on CPUs
+    nodes = {
+        n.id: n if has_gpu else replace(n, resources=dict(n.resources, gpu=0))
+        for n in run.plan.nodes
+    }
+    if reuse_actors is None:
+        reuse_actors = may_reuse_processes(nodes, run.settings.simulate, own_instance)
+    print(
+        "trial processes: "
+        + ("reused between trials of the same resources" if reuse_actors else "one per trial"),
+        file=sys.stderr,
+        flush=True,
+    )
+    trainable = tune.with_resources(
+        tune.with_parameters(run_node_trial, nodes=nodes, settings=run.settings),
+        lambda config: _placement(nodes[config["node_id"]]),
+    )
+    searcher = DagSearcher(
+        run.dag,
+        run.store.is_committed,
+        cached=run.cached,
+        studies=_studies(run),
+        outcome=lambda node_id, metric: search_outcome(run.store, nodes[node_id], metric),
+    )
+    progress = _Progress(searcher, run.dag)
+    errors: dict[str, str] = {}
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=PruningScheduler(searcher),
+            num_samples=10**9,
+            reuse_actors=reuse_actors,
+        ),
+        run_config=tune.RunConfig(
+            name=run.settings.run_id,
+            storage_path=f"{run.settings.results}/{run.spec.name}/_tune",
+            failure_config=tune.FailureConfig(max_failures=run.spec.retries),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            callbacks=[_make_callback(progress, errors)],
+            verbose=0,
+        ),
+    )
+    return TunerSetup(tuner, searcher, progress, errors, nodes)
+
+
+def _placement(node: Node):
+    from ray.tune.execution.placement_groups import PlacementGroupFactory
+
+    bundle = {"CPU": float(node.resources.get("cpu", 1))}
+    if node.resources.get("gpu"):
+        bundle["GPU"] = float(node.resources["gpu"])
+    return PlacementGroupFactory([bundle])
+
+
+def _studies(run: PreparedRun):
+    groups = {n.search["group"]: {"spec": n.search["spec"]} for n in run.plan.nodes if n.search}
+    if not groups:
+        return None
+    from orchestrator.hpsearch.studies import SearchStudies
+
+    return SearchStudies(groups, _study_folder(run.settings.results, run.spec.name))
+
+
+def record_outcomes(run: PreparedRun, setup: TunerSetup) -> RunSummary:
+    """Rows for the nodes that failed, were pruned or blocked; the run's summary."""
+    searcher, nodes, settings = setup.searcher, setup.nodes, run.settings
+    status = searcher.status
+    failed = {
+        i: setup.errors.get(i) or searcher.reasons.get(i, "trial failed")
+        for i, s in status.items()
+        if s == NodeStatus.FAILED
+    }
+    now = time.time()
+
+    def write(node: Node, outcome: NodeStatus, error: str, hparams: dict | None = None) -> None:
+        spec = node.spec(hparams)
+        rows = [
+            ResultRow.build(
+                spec,
+                TaskResult(task),
+                sweep=settings.sweep,
+                run_id=settings.run_id,
+                status=outcome,
+                started_at=now,
+                finished_at=now,
+                error=error,
+            )
+            for task in spec.scored_tasks
+        ]
+        write_node_rows(settings.results, settings.sweep, node.id, rows)
+
+    for i, err in failed.items():
+        write(nodes[i], NodeStatus.FAILED, err)
+    for i in (i for i, s in status.items() if s == NodeStatus.PRUNED):
+        write(
+            nodes[i], NodeStatus.PRUNED, "stopped early by the search's pruner", searcher.hparams(i)
+        )
+    blocked = [i for i, s in status.items() if s == NodeStatus.BLOCKED]
+    for i in blocked:
+        cause = ", ".join(d for d in nodes[i].deps if d in failed) or "a failed dependency"
+        write(nodes[i], NodeStatus.BLOCKED, f"blocked by {cause}")
+    return RunSummary(
+        settings.run_id,
+        run.spec.name,
+        {s.value: c for s, c in searcher.counts().items()},
+        failed,
+        blocked,
+        wall_s=time.time() - run.started,
+        retried=setup.progress.retried,
+    )
 
 
 def run_sweep(
@@ -190,154 +398,24 @@ def run_sweep(
     ``reuse_actors``: None decides by ``may_reuse_processes``; False starts every trial in a fresh
     process (seconds more per trial); True reuses processes even on shared GPUs.
     """
-    started = time.time()
-    results, store_uri = _absolute(results), _absolute(store_uri)
-    store = ArtifactStore(store_uri)
-    plan = plan_sweep(spec, committed=store.is_committed, simulate=simulate)
-    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    backfill_cached_rows(plan, store, results, run_id)
-    dag = Dag(plan.nodes)
-    cached = {n.id for n in plan.nodes if n.cached}
-    todo = [n for n in plan.nodes if not n.cached]
+    run = prepare_run(spec, results, store_uri, simulate, speed, simulate_failures)
     print(
-        f"sweep {spec.name}: {len(plan.nodes)} nodes, {len(cached)} cached, {len(todo)} to run"
-        f"{' (simulated)' if simulate else ''}; run id {run_id}",
+        f"sweep {spec.name}: {len(run.plan.nodes)} nodes, {len(run.cached)} cached, "
+        f"{len(run.todo)} to run{' (simulated)' if simulate else ''}; run id {run.settings.run_id}",
         file=sys.stderr,
         flush=True,
     )
-    if not todo:
-        return RunSummary(run_id, spec.name, {"cached": len(cached)}, wall_s=time.time() - started)
-
-    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(DEFAULT_MAX_PENDING))
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    # Tune snapshots its state after each checkpoint; with short trials it warns about that often.
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    import ray
-    from ray import tune
-    from ray.tune.execution.placement_groups import PlacementGroupFactory
-
-    from orchestrator.pruning import PruningScheduler
-    from orchestrator.searcher import DagSearcher
-    from orchestrator.trial import run_node_trial, search_outcome
-
-    if not simulate:
-        from trainables.backbones import prepare
-
-        prepare(spec.backbone)  # once here, not in every trial that starts at the same moment
-    own_instance = init_ray(address, verbose=verbose, num_cpus=num_cpus)
-    has_gpu = ray.cluster_resources().get("GPU", 0) > 0
-    nodes = {}
-    for n in plan.nodes:
-        d = n.to_dict()
-        if not has_gpu:  # CPU-only cluster: run everything on CPUs
-            d["resources"] = dict(d["resources"], gpu=0)
-        nodes[n.id] = d
-    if reuse_actors is None:
-        reuse_actors = may_reuse_processes(nodes, simulate, own_instance)
-    print(
-        "trial processes: "
-        + ("reused between trials of the same resources" if reuse_actors else "one per trial"),
-        file=sys.stderr,
-        flush=True,
-    )
-
-    def resources(config: dict) -> PlacementGroupFactory:
-        res = nodes[config["node_id"]]["resources"]
-        bundle = {"CPU": float(res.get("cpu", 1))}
-        if res.get("gpu"):
-            bundle["GPU"] = float(res["gpu"])
-        return PlacementGroupFactory([bundle])
-
-    settings = {
-        "store": store_uri,
-        "results": results,
-        "sweep": spec.name,
-        "run_id": run_id,
-        "simulate": simulate,
-        "speed": speed,
-        "fail": simulate_failures if simulate else None,
-    }
-    trainable = tune.with_resources(
-        tune.with_parameters(run_node_trial, nodes=nodes, settings=settings), resources
-    )
-    studies = None
-    groups = {n.search["group"]: {"spec": n.search["spec"]} for n in plan.nodes if n.search}
-    if groups:
-        from orchestrator.search import SearchStudies
-
-        studies = SearchStudies(groups, _study_folder(results, spec.name))
-    searcher = DagSearcher(
-        dag,
-        store.is_committed,
-        cached=cached,
-        studies=studies,
-        outcome=lambda node_id, metric: search_outcome(store, node_id, metric),
-    )
-    progress = _Progress(searcher, dag)
-    errors: dict[str, str] = {}
-    tuner = tune.Tuner(
-        trainable,
-        tune_config=tune.TuneConfig(
-            search_alg=searcher,
-            scheduler=PruningScheduler(searcher),
-            num_samples=10**9,
-            reuse_actors=reuse_actors,
-        ),
-        run_config=tune.RunConfig(
-            name=run_id,
-            storage_path=f"{results}/{spec.name}/_tune",
-            failure_config=tune.FailureConfig(max_failures=spec.retries),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            callbacks=[_make_callback(progress, errors)],
-            verbose=0,
-        ),
-    )
-    tuner.fit()
-    progress.line(force=True)
-
-    failed = {
-        i: errors.get(i) or searcher.reasons.get(i, "trial failed")
-        for i, s in searcher.status.items()
-        if s == "failed"
-    }
-    pruned = [i for i, s in searcher.status.items() if s == "pruned"]
-    blocked = [i for i, s in searcher.status.items() if s == "blocked"]
-    now = time.time()
-
-    def write_outcome(node: dict, status: str, error: str) -> None:
-        rows = rows_for(
-            node,
-            _empty_rows(node),
-            run_id=run_id,
-            sweep=spec.name,
-            started_at=now,
-            finished_at=now,
-            artifact_uri=None,
-            status=status,
-            error=error,
+    if not run.todo:
+        return RunSummary(
+            run.settings.run_id,
+            spec.name,
+            {NodeStatus.CACHED.value: len(run.cached)},
+            wall_s=time.time() - run.started,
         )
-        write_node_rows(results, spec.name, node["id"], rows)
-
-    for i, err in failed.items():
-        write_outcome(nodes[i], "failed", err)
-    for i in pruned:
-        write_outcome(
-            dict(nodes[i], hparams=searcher.hparams(i)),
-            "pruned",
-            "stopped early by the search's pruner",
-        )
-    for i in blocked:
-        cause = ", ".join(d for d in nodes[i]["deps"] if d in failed) or "a failed dependency"
-        write_outcome(nodes[i], "blocked", f"blocked by {cause}")
-    return RunSummary(
-        run_id,
-        spec.name,
-        dict(searcher.counts()),
-        failed,
-        blocked,
-        wall_s=time.time() - started,
-        retried=progress.retried,
-    )
+    setup = build_tuner(run, address, verbose, num_cpus, reuse_actors)
+    setup.tuner.fit()
+    setup.progress.line(force=True)
+    return record_outcomes(run, setup)
 
 
 def _study_folder(results: str, sweep: str) -> str:
@@ -345,8 +423,3 @@ def _study_folder(results: str, sweep: str) -> str:
     if "://" not in results:
         return f"{results}/{sweep}/search"
     return os.path.expanduser(f"~/.cache/scalearn/search/{sweep}")
-
-
-def _empty_rows(node: dict) -> list[dict]:
-    tasks = node["tasks"] if node["kind"] == "joint" else [node["task"]]
-    return [{"task": t} for t in tasks]

@@ -13,7 +13,8 @@ from importlib import resources
 
 import pandas as pd
 
-from orchestrator.methods import GROUPS, METHODS
+from orchestrator.contract.methods import METHODS
+from orchestrator.contract.node import NodeStatus
 from orchestrator.results import latest
 from trainables.tasks.registry import BENCHMARKS, display_name
 
@@ -61,7 +62,7 @@ def build_table(
     if not df.empty:
         # a search's samples are configurations tried, not results; its seed nodes are
         sample = df["search_role"].eq("sample") if "search_role" in df else False
-        df = df[(df["status"] == "done") & ~sample]
+        df = df[(df["status"] == NodeStatus.DONE.value) & ~sample]
         ks = few_shot_k(df)
         if k is None and ks.notna().any():
             found = ", ".join(str(int(v)) for v in sorted(ks.dropna().unique()))
@@ -100,6 +101,18 @@ def build_table(
     if compare_paper and len(benches) != 1:
         notes.append("--compare-paper needs one benchmark; use --benchmark")
     return Table(benchmark, tasks, methods, mean, std, n, paper, notes)
+
+
+def grid(df: pd.DataFrame, benchmark: str | None = None, split: str = "test", std: bool = False):
+    """Methods (paper order) by tasks (paper order) plus Avg.: the mean over seeds of done rows.
+
+    Avg. is the mean of the row's task cells and stays empty (NaN) when a task is missing.
+    With ``std`` the result has a second column level: mean and std.
+    """
+    t = build_table(df, benchmark=benchmark, split=split)
+    if not std or t.mean.empty:
+        return t.mean
+    return pd.concat({"mean": t.mean, "std": t.std}, axis=1)
 
 
 def _paper_cells(benches: list[str], methods: list[str], tasks: list[str]) -> pd.DataFrame | None:
@@ -145,7 +158,7 @@ def table_rows(t: Table, std: bool = False) -> list[list[str]]:
     for m in t.methods:
         rows.append(
             [
-                GROUPS[METHODS[m].kind],
+                METHODS[m].group,
                 METHODS[m].display,
                 *[_cell(t, m, c, std) for c in [*t.tasks, "Avg."]],
             ]
@@ -219,7 +232,7 @@ def search_table(df: pd.DataFrame) -> str:
         first = g.iloc[0]
         where = first["task"] if first["kind"] != "joint" else first["benchmark"]
         samples = g[g["search_role"] == "sample"]
-        keys = _searched_keys(g)
+        keys = searched_keys(g)
         out.append(
             f"{METHODS[first['method']].display} on {display_name(where)} ({gid}): "
             f"{samples['node_id'].nunique()} samples over {', '.join(keys)}"
@@ -229,12 +242,14 @@ def search_table(df: pd.DataFrame) -> str:
             status=("status", "first"),
             hparams=("hparams", "first"),
         )
-        best_score = per_node.loc[per_node.status == "done", "dev_score"].max()
+        best_score = per_node.loc[per_node.status == NodeStatus.DONE.value, "dev_score"].max()
         marked = False
         for _, r in per_node.sort_values("dev_score", ascending=False).iterrows():
             params = json.loads(r["hparams"]) if isinstance(r["hparams"], str) else {}
             shown = ", ".join(f"{k}={_fmt(params.get(k))}" for k in keys)
-            best = not marked and r["status"] == "done" and r["dev_score"] == best_score
+            best = (
+                not marked and r["status"] == NodeStatus.DONE.value and r["dev_score"] == best_score
+            )
             marked |= best
             mark = "  <- best" if best else ""
             score = f"{r['dev_score']:.2f}" if pd.notna(r["dev_score"]) else "-"
@@ -250,7 +265,7 @@ def search_table(df: pd.DataFrame) -> str:
     return "\n".join(out).rstrip()
 
 
-def _searched_keys(g: pd.DataFrame) -> list[str]:
+def searched_keys(g: pd.DataFrame) -> list[str]:
     """The hyperparameters that vary among a group's samples."""
     params = [json.loads(h) for h in g["hparams"].dropna()]
     if not params:

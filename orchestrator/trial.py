@@ -14,8 +14,12 @@ import threading
 import time
 from contextlib import contextmanager
 
+from orchestrator.contract.node import NodeSpec, TrialSettings
+from orchestrator.contract.rows import ResultRow, TaskResult
+from orchestrator.contract.trainer import Trainer
+from orchestrator.nodes import Node
 from orchestrator.results import has_rows, record_training, write_node_rows
-from orchestrator.store import ArtifactStore
+from orchestrator.store import ArtifactStore, open_store
 
 ROWS_FILE = "rows.json"
 NODE_FILE = "node.json"
@@ -24,71 +28,37 @@ CLAIM_TTL_S = float(os.environ.get("SCALEARN_CLAIM_TTL", "40"))
 CLAIM_POLL_S = 1.0
 
 
-def rows_for(
-    node: dict,
-    rows: list[dict],
-    *,
-    run_id: str,
-    sweep: str,
-    started_at: float,
-    finished_at: float,
-    artifact_uri: str | None,
-    status: str = "done",
-    error: str | None = None,
-) -> list[dict]:
-    """Full result rows for a node from the per-task rows a trainable returned."""
-    out = []
-    for r in rows:
-        row = dict(r)
-        row.update(
-            {
-                "sweep": sweep,
-                "run_id": run_id,
-                "node_id": node["id"],
-                "kind": node["kind"],
-                "method": node["method"],
-                "benchmark": node["benchmark"],
-                "task": r.get("task", node["task"]),
-                "seed": node["seed"],
-                "backbone": node["backbone"],
-                "status": status,
-                "started_at": started_at,
-                "finished_at": finished_at,
-                "wall_s": finished_at - started_at,
-                "artifact_uri": artifact_uri,
-                "simulated": node["simulated"],
-                "hparams": node["hparams"],
-                "sources": node["sources"],
-                "error": error,
-                "search_group": (node.get("search") or {}).get("group"),
-                "search_role": (node.get("search") or {}).get("role"),
-            }
-        )
-        out.append(row)
-    return out
+def stored_hparams(store: ArtifactStore, node: Node) -> dict:
+    """The hyperparameters a committed node really trained with (a search's are chosen at run
+    time), over the plan's (entries written before a key existed lack it)."""
+    return {**node.hparams, **store.read_json(node.id, NODE_FILE)["hparams"]}
 
 
-def rows_from_store(store: ArtifactStore, node: dict, *, run_id: str, sweep: str) -> list[dict]:
+def rows_from_store(
+    store: ArtifactStore, node: Node, *, run_id: str, sweep: str
+) -> list[ResultRow]:
     """Result rows rebuilt from a committed entry (a node finished elsewhere or earlier)."""
-    rec = store.record(node["id"])
-    saved = store.read_json(node["id"], ROWS_FILE)
-    # the hyperparameters it really trained with (a search node's are chosen at run time)
-    node = dict(node, hparams=store.read_json(node["id"], NODE_FILE)["hparams"])
-    return rows_for(
-        node,
-        saved["rows"],
-        run_id=saved.get("run_id", run_id),
-        sweep=sweep,
-        started_at=saved["started_at"],
-        finished_at=rec["committed_at"],
-        artifact_uri=store.payload_uri(node["id"]),
-    )
+    rec = store.record(node.id)
+    saved = store.read_json(node.id, ROWS_FILE)
+    spec = node.spec(stored_hparams(store, node))
+    return [
+        ResultRow.build(
+            spec,
+            TaskResult.from_dict(r),
+            sweep=sweep,
+            run_id=saved.get("run_id", run_id),
+            started_at=saved["started_at"],
+            finished_at=rec["committed_at"],
+            artifact_uri=store.payload_uri(node.id),
+        )
+        for r in saved["rows"]
+    ]
 
 
-def search_outcome(store: ArtifactStore, node_id: str, metric: str) -> tuple[dict, float]:
+def search_outcome(store: ArtifactStore, node: Node, metric: str) -> tuple[dict, float]:
     """A committed search sample's hyperparameters and its selection value (mean over tasks)."""
-    hparams = store.read_json(node_id, NODE_FILE)["hparams"]
-    rows = store.read_json(node_id, ROWS_FILE)["rows"]
+    hparams = stored_hparams(store, node)
+    rows = store.read_json(node.id, ROWS_FILE)["rows"]
     if metric == "dev_loss":
         values = [(r.get("extra") or {}).get("dev_loss", r.get("dev_loss")) for r in rows]
     else:
@@ -125,46 +95,47 @@ def wait_for_claim(store: ArtifactStore, node_id: str, owner: str) -> bool:
     return False
 
 
-def run_node_trial(config: dict, nodes: dict, settings: dict) -> None:
-    """The Ray Tune function trainable: config names the node; ``nodes`` is the plan."""
+def run_node_trial(config: dict, nodes: dict[str, Node], settings: TrialSettings) -> None:
+    """The Ray Tune function trainable: config names the node (and a search's choice of
+    hyperparameters); ``nodes`` is the plan."""
     from ray import tune
 
     node = nodes[config["node_id"]]
-    if config.get("hparams"):  # search nodes learn theirs when they are handed out
-        node = dict(node, hparams=config["hparams"])
-    store = ArtifactStore(settings["store"])
-    results, sweep, run_id = settings["results"], settings["sweep"], settings["run_id"]
+    spec = node.spec(config.get("hparams") or None)
+    store = open_store(settings.store)
     # The same run retrying this node (a lost worker) owns the claim its first try left behind.
-    owner = f"{run_id}/{node['id']}"
-    if not wait_for_claim(store, node["id"], owner):
-        if not has_rows(results, sweep, node["id"]):
-            rows = rows_from_store(store, node, run_id=run_id, sweep=sweep)
-            write_node_rows(results, sweep, node["id"], rows)
+    owner = f"{settings.run_id}/{node.id}"
+    if not wait_for_claim(store, node.id, owner):
+        if not has_rows(settings.results, settings.sweep, node.id):
+            rows = rows_from_store(store, node, run_id=settings.run_id, sweep=settings.sweep)
+            write_node_rows(settings.results, settings.sweep, node.id, rows)
         tune.report({"committed": 1, "reused": 1})
         return
-    with holding_claim(store, node["id"], owner):
-        _train_and_commit(node, store, settings, tune)
-    rows = rows_from_store(store, node, run_id=run_id, sweep=sweep)
-    write_node_rows(results, sweep, node["id"], rows)
-    tune.report({"committed": 1, "score": float(rows[0]["score"] or 0.0)})
+    with holding_claim(store, node.id, owner):
+        train_and_commit(spec, store, settings, tune)
+    rows = rows_from_store(store, node, run_id=settings.run_id, sweep=settings.sweep)
+    write_node_rows(settings.results, settings.sweep, node.id, rows)
+    tune.report({"committed": 1, "score": float(rows[0].score or 0.0)})
 
 
-def _train_and_commit(node: dict, store: ArtifactStore, settings: dict, tune) -> None:
-    """Fetch sources, train (or simulate) from the last checkpoint if any, and commit."""
-    results, sweep, run_id = settings["results"], settings["sweep"], settings["run_id"]
+def trainer_for(settings: TrialSettings) -> Trainer:
+    """The simulated trainer for ``run --simulate``, else the real one (imports torch)."""
+    if settings.simulate:
+        from orchestrator.simulated_trainer import SimulatedTrainer
+
+        return SimulatedTrainer(settings.speed, settings.fail)
+    from trainables.entry import NodeTrainer
+
+    return NodeTrainer()
+
+
+def train_and_commit(node: NodeSpec, store: ArtifactStore, settings: TrialSettings, tune) -> None:
+    """Fetch sources, train from the last checkpoint if any, and commit the payload."""
     started_at = time.time()
-    missing = [d for d in node["sources"] if not store.is_committed(d)]
-    if missing:
-        raise RuntimeError(f"{node['id']} started before its sources were committed: {missing}")
-    sources = {d: store.fetch(d) for d in node["sources"]}
-
-    resume_dir = None
-    checkpoint = tune.get_checkpoint()
-    work = tempfile.mkdtemp(prefix=f"node-{node['id'][:40]}-")
+    node = node.with_source_paths(_fetch_sources(node, store))
+    work = tempfile.mkdtemp(prefix=f"node-{node.id[:40]}-")
     try:
-        if checkpoint is not None:
-            resume_dir = os.path.join(work, "resume")
-            shutil.copytree(checkpoint.to_directory(), resume_dir)
+        resume_dir = _resume_folder(tune.get_checkpoint(), work)
         out_dir = os.path.join(work, "payload")
         os.makedirs(out_dir)
 
@@ -172,62 +143,58 @@ def _train_and_commit(node: dict, store: ArtifactStore, settings: dict, tune) ->
             ckpt = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
             tune.report(dict(metrics), checkpoint=ckpt)
 
-        if settings.get("simulate"):
-            from orchestrator.simulate import simulate_node
-
-            output = simulate_node(
-                node,
-                out_dir,
-                report,
-                resume_dir,
-                settings.get("speed", 1.0),
-                fail=settings.get("fail"),
-            )
-        else:
-            from trainables.entry import train_node
-
-            threads = max(1, int(node["resources"].get("cpu", 1)))
-            output = train_node(
-                dict(node, source_ids=list(node["sources"])),
-                sources,
-                out_dir,
-                report=report,
-                resume_from=resume_dir,
-                num_threads=threads,
-            )
-
+        results = trainer_for(settings).train(node, out_dir, report, resume_dir)
         record_training(
-            results,
-            sweep,
-            node["id"],
+            settings.results,
+            settings.sweep,
+            node.id,
             {
-                "run_id": run_id,
+                "run_id": settings.run_id,
                 "started_at": started_at,
                 "finished_at": time.time(),
                 "resumed": resume_dir is not None,
                 "pid": os.getpid(),
             },
         )
-        with open(os.path.join(out_dir, NODE_FILE), "w") as f:
-            json.dump(node, f, indent=1, sort_keys=True, default=str)
-        with open(os.path.join(out_dir, ROWS_FILE), "w") as f:
-            json.dump(
-                {"rows": output["rows"], "started_at": started_at, "run_id": run_id},
-                f,
-                indent=1,
-                default=float,
-            )
+        _write_node_files(out_dir, node, results, started_at, settings.run_id)
         store.commit(
-            node["id"],
+            node.id,
             out_dir,
             meta={
-                "simulated": bool(node["simulated"]),
-                "sweep": sweep,
-                "run_id": run_id,
-                "method": node["method"],
-                "task": node["task"],
-                "seed": node["seed"],
+                "simulated": node.simulated,
+                "sweep": settings.sweep,
+                "run_id": settings.run_id,
+                "method": node.method,
+                "task": node.task,
+                "seed": node.seed,
             },
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _fetch_sources(node: NodeSpec, store: ArtifactStore) -> dict[str, str]:
+    missing = [s.node_id for s in node.sources if not store.is_committed(s.node_id)]
+    if missing:
+        raise RuntimeError(f"{node.id} started before its sources were committed: {missing}")
+    return {s.node_id: store.fetch(s.node_id) for s in node.sources}
+
+
+def _resume_folder(checkpoint, work: str) -> str | None:
+    """A local copy of the trial's last checkpoint (a retried trial resumes from it), or None."""
+    if checkpoint is None:
+        return None
+    resume_dir = os.path.join(work, "resume")
+    shutil.copytree(checkpoint.to_directory(), resume_dir)
+    return resume_dir
+
+
+def _write_node_files(
+    out_dir: str, node: NodeSpec, results: list[TaskResult], started_at: float, run_id: str
+) -> None:
+    """node.json (what trained) and rows.json (what came out) beside the payload."""
+    with open(os.path.join(out_dir, NODE_FILE), "w") as f:
+        json.dump(node.to_dict(), f, indent=1, sort_keys=True, default=str)
+    with open(os.path.join(out_dir, ROWS_FILE), "w") as f:
+        rows = [r.to_dict() for r in results]
+        json.dump({"rows": rows, "started_at": started_at, "run_id": run_id}, f, default=float)

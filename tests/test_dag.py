@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.dag import CycleError, Dag
+from orchestrator.dag_searcher import DagSearcher
 from orchestrator.plan import Node
-from orchestrator.searcher import DagSearcher
 
 
 def node(i, deps=(), cost=1.0):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import pytest
 
-from trainables.entry import train_node
+from orchestrator.contract.hparams import HParams
+from orchestrator.contract.node import NodeSpec
+from tests.node_specs import node_spec
+from trainables.entry import NodeTrainer, train_node
 
 TASKS = ["syn_sentiment", "syn_topic"]
 DATA = {"source": "synthetic", "seed": 0, "n_train": 200, "n_test": 60}
@@ -35,37 +39,36 @@ ROW_KEYS = {
 }
 
 
-def _node(kind: str, method: str, task: str | None, **extra) -> dict:
-    node = {
-        "id": f"{method}-{task}",
-        "kind": kind,
-        "method": method,
-        "benchmark": "synthetic",
-        "task": task,
-        "tasks": [task] if task else TASKS,
-        "seed": 0,
-        "backbone": "tiny-roberta",
-        "hparams": dict(HPARAMS),
-        "data": {t: dict(DATA) for t in TASKS},
-    }
-    node.update(extra)
-    return node
+def _node(kind: str, method: str, task: str | None, sources=(), **hparams) -> NodeSpec:
+    return node_spec(
+        method,
+        task,
+        [task] if task and kind == "stl" else TASKS,
+        {**HPARAMS, **hparams},
+        {t: dict(DATA) for t in {*TASKS, task} - {None}},
+        kind=kind,
+        sources=sources,
+    )
+
+
+def _rows(results) -> list[dict]:
+    return [r.to_dict() for r in results]
 
 
 @pytest.fixture(scope="module")
-def sources(tmp_path_factory) -> dict[str, str]:
-    """Stage-one adapter payloads of both tasks, trained once for the module."""
-    out = {}
+def sources(tmp_path_factory) -> list[tuple[str, str, str]]:
+    """Stage-one adapter payloads of both tasks, trained once for the module: (id, task, path)."""
+    out = []
     for task in TASKS:
         node = _node("stl", "adapter", task)
         folder = tmp_path_factory.mktemp(task)
-        train_node(node, {}, str(folder), num_threads=1)
-        out[node["id"]] = str(folder)
+        train_node(node, str(folder), num_threads=1)
+        out.append((node.id, task, str(folder)))
     return out
 
 
 def test_stl_node_writes_payload_and_one_row(sources):
-    folder = sources["adapter-syn_topic"]
+    folder = dict((t, p) for _, t, p in sources)["syn_topic"]
     assert {"adapter", "metrics.json", "node_model.json"} <= set(os.listdir(folder))
     with open(os.path.join(folder, "metrics.json")) as f:
         saved = json.load(f)
@@ -79,23 +82,22 @@ def test_stl_node_writes_payload_and_one_row(sources):
 
 def test_stl_node_reports_every_epoch(tmp_path):
     reports = []
-    node = _node("stl", "full_ft", "syn_sentiment", data=dict(DATA))
+    node = _node("stl", "full_ft", "syn_sentiment")
     result = train_node(
         node,
-        {},
         str(tmp_path),
         num_threads=1,
         report=lambda m, d: reports.append((m, sorted(os.listdir(d)))),
     )
     assert [m["epoch"] for m, _ in reports] == [1, 2]
     assert "model.safetensors" in reports[0][1] and "trainer.pt" in reports[0][1]
-    (row,) = result["rows"]
+    (row,) = _rows(result)
     assert row["trainable_params"] > 10_000  # the whole model trains
 
 
 def test_transfer_node_over_two_sources(sources, tmp_path):
-    node = _node("transfer", "scalearn", "syn_sentiment", tasks=TASKS, source_ids=list(sources))
-    (row,) = train_node(node, sources, str(tmp_path), num_threads=1)["rows"]
+    node = _node("transfer", "scalearn", "syn_sentiment", sources=sources)
+    (row,) = _rows(train_node(node, str(tmp_path), num_threads=1))
     # hidden 32 x 2 layers x 2 sources
     assert row["transfer_params"] == 128
     assert row["extra"]["transfer"]["sources"] == TASKS
@@ -103,41 +105,43 @@ def test_transfer_node_over_two_sources(sources, tmp_path):
     assert "transfer.safetensors" in os.listdir(tmp_path)
 
 
-def test_transfer_node_takes_planner_deps_and_fusion(sources, tmp_path):
-    node = _node("transfer", "adapter_fusion", "syn_topic", tasks=TASKS, deps=list(sources))
-    (row,) = train_node(node, sources, str(tmp_path), num_threads=1)["rows"]
+def test_transfer_node_with_fusion(sources, tmp_path):
+    node = _node("transfer", "adapter_fusion", "syn_topic", sources=sources)
+    (row,) = _rows(train_node(node, str(tmp_path), num_threads=1))
     assert row["transfer_params"] > 128 and row["task"] == "syn_topic"
 
 
 def test_transfer_node_without_its_payloads_fails_clearly(sources, tmp_path):
-    node = _node("transfer", "scalearn", "syn_sentiment", tasks=TASKS, source_ids=list(sources))
-    with pytest.raises(KeyError, match="payload"):
-        train_node(node, {}, str(tmp_path))
+    unfetched = [(i, t, None) for i, t, _ in sources]
+    node = _node("transfer", "scalearn", "syn_sentiment", sources=unfetched)
+    with pytest.raises(ValueError, match="payload"):
+        train_node(node, str(tmp_path))
 
 
 def test_joint_node_returns_one_row_per_task(tmp_path):
-    node = _node("joint", "adapter_m", None, data=dict(DATA))
-    rows = train_node(node, {}, str(tmp_path), num_threads=1)["rows"]
+    node = _node("joint", "adapter_m", None)
+    rows = _rows(train_node(node, str(tmp_path), num_threads=1))
     assert [r["task"] for r in rows] == TASKS
     assert len({r["trainable_params"] for r in rows}) == 1
 
 
-def test_unknown_kind_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="kind"):
-        train_node(_node("stage3", "adapter", "syn_topic"), {}, str(tmp_path))
+def test_unknown_kind_or_hyperparameter_is_refused():
+    with pytest.raises(ValueError, match="stage3"):
+        _node("stage3", "adapter", "syn_topic")
+    with pytest.raises(ValueError, match="unknown hyperparameters"):
+        HParams.from_dict({"learning_rate": 1e-3})
 
 
 def test_adapter_node_learns(tmp_path):
-    node = _node("stl", "adapter", "syn_topic", data=dict(DATA))
-    node["hparams"]["epochs"] = 4
-    (row,) = train_node(node, {}, str(tmp_path), num_threads=1)["rows"]
+    node = _node("stl", "adapter", "syn_topic", epochs=4)
+    (row,) = _rows(train_node(node, str(tmp_path), num_threads=1))
     assert row["score"] >= 80, "stage-one adapters must learn on the tiny backbone"
 
 
 def test_same_node_twice_same_score(tmp_path):
-    node = _node("stl", "adapter", "syn_sentiment", data=dict(DATA))
-    first = train_node(node, {}, str(tmp_path / "a"), num_threads=1)["rows"][0]
-    second = train_node(node, {}, str(tmp_path / "b"), num_threads=1)["rows"][0]
+    node = _node("stl", "adapter", "syn_sentiment")
+    first = NodeTrainer().train(node, str(tmp_path / "a"))
+    second = NodeTrainer().train(replace(node, id="again"), str(tmp_path / "b"))
     assert first == second
 
 
@@ -147,19 +151,21 @@ def test_a_node_in_a_used_process_scores_as_in_a_fresh_one(sources, tmp_path):
     import sys
     import textwrap
 
-    node = _node("stl", "full_ft", "syn_topic", data=dict(DATA))
-    here = train_node(node, {}, str(tmp_path / "here"), num_threads=1)["rows"][0]
+    node = _node("stl", "full_ft", "syn_topic")
+    here = _rows(train_node(node, str(tmp_path / "here"), num_threads=1))[0]
     script = textwrap.dedent(
         """
         import json, sys
+        from orchestrator.contract.node import NodeSpec
         from trainables.entry import train_node
-        out = train_node(json.loads(sys.argv[1]), {}, sys.argv[2], num_threads=1)
-        print(json.dumps(out["rows"][0]))
+        node = NodeSpec.from_dict(json.loads(sys.argv[1]))
+        out = train_node(node, sys.argv[2], num_threads=1)
+        print(json.dumps(out[0].to_dict()))
         """
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(node), str(tmp_path / "fresh")],
+        [sys.executable, "-c", script, json.dumps(node.to_dict()), str(tmp_path / "fresh")],
         env=dict(os.environ, PYTHONPATH=root),
         cwd=root,
         capture_output=True,
@@ -174,15 +180,12 @@ def test_a_node_in_a_used_process_scores_as_in_a_fresh_one(sources, tmp_path):
 def test_resumed_node_matches_an_uninterrupted_one(tmp_path):
     import shutil
 
-    node = _node("stl", "compacter_pp", "syn_paraphrase", data=dict(DATA))
-    node["hparams"].update(epochs=3, lr=2e-2)
+    node = _node("stl", "compacter_pp", "syn_paraphrase", epochs=3, lr=2e-2)
     kept = []
 
     def report(metrics, checkpoint_dir):
         kept.append(shutil.copytree(checkpoint_dir, tmp_path / f"ckpt{metrics['epoch']}"))
 
-    whole = train_node(node, {}, str(tmp_path / "whole"), report=report, num_threads=1)
-    resumed = train_node(
-        node, {}, str(tmp_path / "resumed"), resume_from=str(kept[1]), num_threads=1
-    )
+    whole = train_node(node, str(tmp_path / "whole"), report=report, num_threads=1)
+    resumed = train_node(node, str(tmp_path / "resumed"), resume_from=str(kept[1]), num_threads=1)
     assert resumed == whole

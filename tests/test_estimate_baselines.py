@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from orchestrator.estimate import (
+from orchestrator.makespan import (
     LOOP_PER_GPU,
     TWO_WAVES,
     compare_schedules,
@@ -15,7 +15,7 @@ from orchestrator.estimate import (
     two_waves_makespan,
 )
 from orchestrator.plan import Node, Plan, plan_sweep
-from orchestrator.spec import load_spec
+from orchestrator.sweep.spec import load_spec
 from tests.conftest import SWEEPS
 
 H = 3600.0

@@ -7,6 +7,7 @@ import shutil
 import pytest
 import torch
 
+from orchestrator.contract.hparams import HParams
 from trainables.encode import collate, encode_task, pass_batches
 from trainables.loop import LoopSettings, TaskData, run
 from trainables.models import HeadSpec, NodeModel
@@ -148,7 +149,7 @@ def test_select_by_score(tokenizer):
     best = result.history[result.best_epoch - 1]
     assert best["dev_score"] == max(h["dev_score"] for h in result.history)
     with pytest.raises(ValueError, match="select"):
-        LoopSettings.from_hparams({"lr": 1e-3, "select": "accuracy"}, seed=0)
+        LoopSettings.from_hparams(HParams(lr=1e-3, select="accuracy"), seed=0)
 
 
 def test_joint_step_budget_samples_every_task(tokenizer):
@@ -178,11 +179,11 @@ def test_joint_step_budget_samples_every_task(tokenizer):
 
 
 def test_settings_from_hparams_ignore_model_keys():
-    s = LoopSettings.from_hparams(
-        {"lr": 1e-3, "epochs": 2, "reduction_factor": 16, "patience": None, "max_length": 64},
-        seed=5,
-    )
-    assert (s.lr, s.epochs, s.patience, s.seed) == (1e-3, 2, None, 5)
+    hp = HParams(lr=1e-3, epochs=2, reduction_factor=16, patience=None, max_length=64)
+    s = LoopSettings.from_hparams(hp, seed=5)
+    assert (s.lr, s.epochs, s.patience, s.seed, s.pad_to) == (1e-3, 2, None, 5, None)
+    padded = LoopSettings.from_hparams(HParams(max_length=64, padding="max_length"), seed=5)
+    assert padded.pad_to == 64, "padding: max_length pads every batch to max_length"
 
 
 def test_a_diverging_run_fails_instead_of_training_on(tokenizer):

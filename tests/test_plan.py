@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
-from orchestrator.estimate import simulate_schedule
+from orchestrator.makespan import simulate_schedule
 from orchestrator.plan import plan_sweep
-from orchestrator.spec import SpecError, load_spec, parse_spec
+from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
 from tests.conftest import ROOT, SWEEPS
 
 
@@ -76,7 +76,7 @@ def test_plan_json_has_the_documented_fields(cli, tmp_path):
 
 def test_ids_are_stable_across_processes(glue_plan):
     code = (
-        "from orchestrator.plan import plan_sweep; from orchestrator.spec import load_spec;"
+        "from orchestrator.plan import plan_sweep; from orchestrator.sweep.spec import load_spec;"
         f"print(' '.join(n.id for n in plan_sweep(load_spec('{SWEEPS / 'glue_full.yaml'}')).nodes))"
     )
     other = subprocess.run(

@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import pandas as pd
 
-from orchestrator import results
+from orchestrator import results, tables
+from tests.result_rows import result_row
 
 
 def row(node, task, score, status="done", simulated=False, finished=2.0, method="adapter", seed=0):
-    return {
-        "sweep": "s",
-        "run_id": "r",
-        "node_id": node,
-        "kind": "stl",
-        "method": method,
-        "benchmark": "synthetic",
-        "task": task,
-        "seed": seed,
-        "backbone": "tiny-roberta",
-        "status": status,
-        "score": score,
-        "metrics": {"accuracy": score},
-        "started_at": 1.0,
-        "finished_at": finished,
-        "simulated": simulated,
-        "hparams": {"lr": 0.1},
-        "extra": {"omegas": [[0.1]]},
-    }
+    return result_row(
+        **{
+            "sweep": "s",
+            "run_id": "r",
+            "node_id": node,
+            "kind": "stl",
+            "method": method,
+            "benchmark": "synthetic",
+            "task": task,
+            "seed": seed,
+            "backbone": "tiny-roberta",
+            "status": status,
+            "score": score,
+            "metrics": {"accuracy": score},
+            "started_at": 1.0,
+            "finished_at": finished,
+            "simulated": simulated,
+            "hparams": {"lr": 0.1},
+            "extra": {"omegas": [[0.1]]},
+        }
+    )
 
 
 def test_rows_round_trip_through_parquet(tmp_path):
@@ -57,7 +60,7 @@ def test_grid_is_mean_over_seeds_with_avg_empty_when_a_task_is_missing(tmp_path)
     results.write_node_rows(res, "s", "a2", [row("a2", "syn_sentiment", 60.0)])
     results.write_node_rows(res, "s", "f0", [row("f0", "syn_topic", 50.0, method="full_ft")])
     results.write_node_rows(res, "s", "x", [row("x", "syn_topic", 99.0, simulated=True)])
-    g = results.grid(results.load(f"{res}/s"))
+    g = tables.grid(results.load(f"{res}/s"))
     assert list(g.index) == ["full_ft", "adapter"]  # the paper's order
     assert list(g.columns) == ["syn_sentiment", "syn_topic", "Avg."]
     assert g.loc["adapter", "syn_topic"] == 75.0  # simulated rows never mix in

@@ -8,8 +8,8 @@ import pytest
 
 from orchestrator import results
 from orchestrator.plan import plan_sweep
-from orchestrator.spec import load_spec
-from orchestrator.store import ArtifactStore
+from orchestrator.store import open_store
+from orchestrator.sweep.spec import load_spec
 from tests.conftest import TEST_SWEEPS
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -75,7 +75,7 @@ def test_stage_one_adapter_loads_with_plain_adapters_calls(run):
 
     tmp, _ = run
     node = next(n for n in plan_sweep(load_spec(SWEEP)).nodes if n.method == "adapter")
-    path = ArtifactStore(str(tmp / "store")).fetch(node.id)
+    path = open_store(str(tmp / "store")).fetch(node.id)
     model = build_adapter_model(TINY, len(load_tokenizer(TINY)))
     assert isinstance(model, adapters.ModelAdaptersMixin)
     name = model.load_adapter(f"{path}/adapter", use_safetensors=True)

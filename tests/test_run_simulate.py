@@ -15,8 +15,8 @@ import pytest
 
 from orchestrator import results
 from orchestrator.plan import plan_sweep
-from orchestrator.spec import load_spec
-from orchestrator.store import ATTEMPTS, MARKER, ArtifactStore
+from orchestrator.store import ATTEMPTS, MARKER, open_store
+from orchestrator.sweep.spec import load_spec
 from tests.conftest import ROOT, TEST_SWEEPS, simulated_run_args
 
 pytestmark = pytest.mark.ray
@@ -48,7 +48,7 @@ def test_simulated_run_follows_the_dag_and_a_rerun_is_all_cached(tmp_path, cli):
         assert all(t["started_at"] >= finished[s] for s in t["sources"]), (
             "a transfer trial never starts before its sources are committed"
         )
-    store = ArtifactStore(str(tmp_path / "store"))
+    store = open_store(str(tmp_path / "store"))
     for n in plan.nodes:
         assert store.record(n.id)["simulated"] is True
 
@@ -74,14 +74,14 @@ def test_a_killed_driver_loses_nothing_and_trains_nothing_twice(tmp_path):
     committed_before: set[str] = set()
     while time.time() < deadline:
         if store_dir.exists():
-            committed_before = set(ArtifactStore(str(store_dir)).committed_ids())
+            committed_before = set(open_store(str(store_dir)).committed_ids())
         if len(committed_before) >= 2 or proc.poll() is not None:
             break
         time.sleep(0.2)
     assert proc.poll() is None, "the first run ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    committed_before = set(ArtifactStore(str(store_dir)).committed_ids())
+    committed_before = set(open_store(str(store_dir)).committed_ids())
     assert 2 <= len(committed_before) < len(plan.nodes)
     time.sleep(2)
 
@@ -98,7 +98,7 @@ def test_a_killed_driver_loses_nothing_and_trains_nothing_twice(tmp_path):
     cached = int(header.split(" cached")[0].split(", ")[-1])
     assert cached >= len(committed_before), header
 
-    store = ArtifactStore(str(store_dir))
+    store = open_store(str(store_dir))
     assert set(store.committed_ids()) == {n.id for n in plan.nodes}
     for n in plan.nodes:
         entry = Path(store_dir) / n.id

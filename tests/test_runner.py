@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from orchestrator.nodes import Node
 from orchestrator.plan import plan_sweep
 from orchestrator.runner import may_reuse_processes
-from orchestrator.spec import load_spec
+from orchestrator.sweep.spec import load_spec
 from tests.conftest import SWEEPS
 
 
-def _nodes(sweep: str, simulate: bool = False) -> dict[str, dict]:
+def _nodes(sweep: str, simulate: bool = False) -> dict[str, Node]:
     plan = plan_sweep(load_spec(SWEEPS / sweep), simulate=simulate)
-    return {n.id: n.to_dict() for n in plan.nodes}
+    return {n.id: n for n in plan.nodes}
 
 
 def test_trials_sharing_a_gpu_get_fresh_processes():
     nodes = _nodes("glue_full.yaml")
-    assert any(0 < d["resources"]["gpu"] < 1 for d in nodes.values())  # half-GPU adapters
+    assert any(0 < d.resources["gpu"] < 1 for d in nodes.values())  # half-GPU adapters
     assert not may_reuse_processes(nodes, simulate=False, own_instance=True)
     assert may_reuse_processes(
         _nodes("glue_full.yaml", simulate=True), simulate=True, own_instance=True
@@ -25,12 +28,12 @@ def test_trials_sharing_a_gpu_get_fresh_processes():
 def test_cpu_and_whole_gpu_trials_reuse_processes():
     assert may_reuse_processes(_nodes("demo.yaml"), simulate=False, own_instance=True)
     whole = {
-        node_id: dict(d, resources=dict(d["resources"], gpu=1 if d["resources"]["gpu"] else 0))
+        node_id: replace(d, resources=dict(d.resources, gpu=1 if d.resources["gpu"] else 0))
         for node_id, d in _nodes("glue_full.yaml").items()
     }
     assert may_reuse_processes(whole, simulate=False, own_instance=True)
     # the runner drops GPU requests on a cluster without GPUs: then nothing is shared
-    cpu_only = {i: dict(d, resources=dict(d["resources"], gpu=0)) for i, d in whole.items()}
+    cpu_only = {i: replace(d, resources=dict(d.resources, gpu=0)) for i, d in whole.items()}
     assert may_reuse_processes(cpu_only, simulate=False, own_instance=True)
 
 

@@ -79,11 +79,11 @@ def test_param_count_and_sharing(variant, tiny_sources, tiny_vocab):
     v = scalearn.get_variant(variant)
     expected = scalearn.transfer_param_count(variant, n_layers=2, hidden=32, n_sources=3)
     assert node.param_counts()["transfer_params"] == expected
-    omegas = [layer.omega for layer in node._scalearn_layers]
+    omegas = [layer.omega for layer in node.scalearn_layers]
     assert len(omegas) == 2
     assert (omegas[0] is omegas[1]) == v.shared
     assert omegas[0].shape == (3, 32 if v.vector else 1)
-    assert all(layer.dropout == v.dropout for layer in node._scalearn_layers)
+    assert all(layer.dropout == v.dropout for layer in node.scalearn_layers)
     summary = node.transfer_summary()
     assert summary["sources"] == [name for name, _ in tiny_sources]
     assert len(summary["omegas"]) == 2 and all(len(row) == 3 for row in summary["omegas"])
@@ -112,7 +112,7 @@ def test_layer_math_and_omega_dropout():
 
 def test_init_distribution(tiny_sources, tiny_vocab):
     node = _transfer("scalearn", tiny_sources, tiny_vocab)
-    values = torch.cat([layer.omega.detach().flatten() for layer in node._scalearn_layers])
+    values = torch.cat([layer.omega.detach().flatten() for layer in node.scalearn_layers])
     assert abs(values.mean().item() - 2 / 3) < 5e-4
     assert 0.0005 < values.std().item() < 0.002
 

@@ -14,10 +14,10 @@ from collections import Counter
 import pytest
 
 from orchestrator import results
+from orchestrator.hpsearch.studies import SearchStudies
 from orchestrator.plan import plan_sweep
-from orchestrator.search import SearchStudies
-from orchestrator.spec import SpecError, load_spec, parse_spec
-from orchestrator.store import ArtifactStore
+from orchestrator.store import open_store
+from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
 from orchestrator.tables import search_table
 from tests.conftest import ROOT, SWEEPS, simulated_run_args
 
@@ -149,7 +149,7 @@ def test_a_killed_search_continues_its_studies_without_repeating_samples(tmp_pat
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         store = tmp_path / "store"
-        if store.exists() and len(ArtifactStore(str(store)).committed_ids()) >= 3:
+        if store.exists() and len(open_store(str(store)).committed_ids()) >= 3:
             break
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
@@ -188,8 +188,8 @@ def test_the_pruner_stops_a_sample_that_falls_behind(tmp_path):
     from ray.tune.schedulers import TrialScheduler
 
     from orchestrator.dag import Dag
-    from orchestrator.pruning import PruningScheduler
-    from orchestrator.searcher import DagSearcher
+    from orchestrator.dag_searcher import DagSearcher
+    from orchestrator.hpsearch.pruning import PruningScheduler
 
     raw = sweep()
     raw["methods"]["adapter"]["search"]["pruner"] = "median"

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from orchestrator.spec import SpecError, load_spec, parse_spec
+from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
 from tests.conftest import SHARED_DATA, SWEEPS, TEST_SWEEPS
 
 SHIPPED = sorted(SWEEPS.glob("*.yaml")) + sorted(TEST_SWEEPS.glob("*.yaml"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from orchestrator.contract.hparams import HParams
 from trainables import scalearn
 from trainables.backbones import RANDOM_PREFIX, TINY
 from trainables.encode import EncodedSplit, collate, eval_batches, pass_batches
@@ -35,7 +36,7 @@ def _spread_omegas(node: NodeModel, seed: int = 0) -> None:
     """Distinct omegas per layer, source and dimension, so that a mix-up would show."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for layer in node._scalearn_layers:
+        for layer in node.scalearn_layers:
             layer.omega.copy_(torch.rand(layer.omega.shape, generator=g) * 2 - 0.5)
 
 
@@ -54,7 +55,7 @@ def _loss_and_grads(node: NodeModel, batch: dict, fused: bool, seed: int = 0):
 @pytest.mark.parametrize("mode", ["eval", "train"])
 def test_fused_path_equals_per_adapter_path(variant, mode, tiny_sources, tiny_vocab, make_batch):
     node = _transfer(variant, tiny_sources, tiny_vocab)
-    assert scalearn.uses_fused_path(node._scalearn_layers)
+    assert scalearn.uses_fused_path(node.scalearn_layers)
     _spread_omegas(node)
     node.train(mode == "train")  # train: omega dropout (and the backbone's) with one seed
     batch = make_batch(labels=torch.tensor([0, 1, 1, 0]))
@@ -100,7 +101,7 @@ def test_sources_that_differ_or_train_take_the_per_adapter_path(
     )
     odd.save_artifact(str(tmp_path / "odd"))
     mixed = _transfer("scalearn", [*tiny_sources[:2], ("odd", str(tmp_path / "odd"))], tiny_vocab)
-    assert not scalearn.uses_fused_path(mixed._scalearn_layers)
+    assert not scalearn.uses_fused_path(mixed.scalearn_layers)
     mixed.eval()
     batch = make_batch()
     out = mixed.encode(batch)
@@ -112,7 +113,7 @@ def test_sources_that_differ_or_train_take_the_per_adapter_path(
     for n, p in node.named_parameters():
         if ".adapters.src_a." in n:
             p.requires_grad = True  # a cached stack would cut this gradient: fall back
-    layer = node._scalearn_layers[0]
+    layer = node.scalearn_layers[0]
     layer._stack_key = None
     torch.testing.assert_close(node.encode(batch), expected, **TOL)
     assert layer._stack_key is None  # the fused path was not taken
@@ -183,5 +184,5 @@ def test_length_sorted_evaluation_gives_the_same_metrics(tiny_sources, tiny_voca
 
 def test_precision_is_checked():
     with pytest.raises(ValueError, match="precision"):
-        LoopSettings.from_hparams({"lr": 1e-3, "precision": "fp8"}, seed=0)
-    assert LoopSettings.from_hparams({"lr": 1e-3}, seed=0).precision == "bf16"
+        LoopSettings.from_hparams(HParams(lr=1e-3, precision="fp8"), seed=0)
+    assert LoopSettings.from_hparams(HParams(lr=1e-3), seed=0).precision == "bf16"

@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.dag import Dag
 from orchestrator.plan import plan_sweep
-from orchestrator.spec import SpecError, load_spec, parse_spec
+from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
 from tests.conftest import SHARED_DATA, SWEEPS
 
 SHIPPED = sorted(SWEEPS.glob("*.yaml"))

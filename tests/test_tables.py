@@ -8,6 +8,7 @@ import pytest
 
 from orchestrator import results
 from orchestrator.tables import build_table, paper_reference, render
+from tests.result_rows import result_row
 
 
 def add(
@@ -29,25 +30,27 @@ def add(
         "s",
         node,
         [
-            {
-                "sweep": "s",
-                "run_id": "r",
-                "node_id": node,
-                "kind": kind,
-                "method": method,
-                "benchmark": benchmark,
-                "task": task,
-                "seed": seed,
-                "backbone": "roberta-base",
-                "status": status,
-                "score": score,
-                "dev_score": score - 1,
-                "started_at": 1.0,
-                "finished_at": finished,
-                "simulated": simulated,
-                "transfer_params": 73728,
-                "extra": extra or {},
-            }
+            result_row(
+                **{
+                    "sweep": "s",
+                    "run_id": "r",
+                    "node_id": node,
+                    "kind": kind,
+                    "method": method,
+                    "benchmark": benchmark,
+                    "task": task,
+                    "seed": seed,
+                    "backbone": "roberta-base",
+                    "status": status,
+                    "score": score,
+                    "dev_score": score - 1,
+                    "started_at": 1.0,
+                    "finished_at": finished,
+                    "simulated": simulated,
+                    "transfer_params": 73728,
+                    "extra": extra or {},
+                }
+            )
         ],
     )
 
@@ -159,20 +162,22 @@ def test_few_shot_rows_are_shown_one_k_at_a_time(tmp_path):
             "s",
             node,
             [
-                {
-                    "sweep": "s",
-                    "node_id": node,
-                    "kind": "stl",
-                    "method": "adapter",
-                    "benchmark": "glue",
-                    "task": "rte",
-                    "seed": 0,
-                    "status": "done",
-                    "score": score,
-                    "started_at": 1.0,
-                    "finished_at": 2.0,
-                    "hparams": hp,
-                }
+                result_row(
+                    **{
+                        "sweep": "s",
+                        "node_id": node,
+                        "kind": "stl",
+                        "method": "adapter",
+                        "benchmark": "glue",
+                        "task": "rte",
+                        "seed": 0,
+                        "status": "done",
+                        "score": score,
+                        "started_at": 1.0,
+                        "finished_at": 2.0,
+                        "hparams": hp,
+                    }
+                )
             ],
         )
     df = results.load(f"{r}/s")

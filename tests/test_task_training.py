@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.hub_rows import rows, write
+from tests.node_specs import node_spec
 from trainables.entry import train_node
 
 HPARAMS = {
@@ -32,19 +33,16 @@ def data_dir(tmp_path_factory):
     return root
 
 
-def _node(data_dir, kind: str, task: str | None, tasks: list[str], method: str) -> dict:
-    return {
-        "id": f"{method}-{task}",
-        "kind": kind,
-        "method": method,
-        "benchmark": "superglue",
-        "task": task,
-        "tasks": tasks,
-        "seed": 0,
-        "backbone": "tiny-roberta",
-        "hparams": dict(HPARAMS),
-        "data": {t: {"source": "local", "dir": str(data_dir / t)} for t in tasks},
-    }
+def _node(data_dir, kind: str, task: str | None, tasks: list[str], method: str):
+    return node_spec(
+        method,
+        task,
+        tasks,
+        HPARAMS,
+        {t: {"source": "local", "dir": str(data_dir / t)} for t in tasks},
+        kind=kind,
+        benchmark="superglue",
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,8 +57,8 @@ def _node(data_dir, kind: str, task: str | None, tasks: list[str], method: str) 
 def test_a_stage_one_adapter_trains_and_reports_the_tasks_metrics(
     data_dir, tmp_path, task, metrics
 ):
-    out = train_node(_node(data_dir, "stl", task, [task], "adapter"), {}, str(tmp_path))
-    (row,) = out["rows"]
+    out = train_node(_node(data_dir, "stl", task, [task], "adapter"), str(tmp_path))
+    (row,) = [r.to_dict() for r in out]
     assert set(row["metrics"]) == metrics | {"score"}
     assert set(row["dev_metrics"]) == metrics | {"score"}
     assert all(0.0 <= v <= 100.0 for v in row["metrics"].values())
@@ -71,6 +69,6 @@ def test_a_stage_one_adapter_trains_and_reports_the_tasks_metrics(
 
 def test_a_joint_node_scores_each_task_its_own_way(data_dir, tmp_path):
     tasks = ["multirc", "copa"]
-    out = train_node(_node(data_dir, "joint", None, tasks, "adapter_m"), {}, str(tmp_path))
-    metrics = {r["task"]: set(r["metrics"]) for r in out["rows"]}
+    out = train_node(_node(data_dir, "joint", None, tasks, "adapter_m"), str(tmp_path))
+    metrics = {r.task: set(r.metrics) for r in out}
     assert metrics == {"multirc": {"f1a", "exact_match", "score"}, "copa": {"accuracy", "score"}}

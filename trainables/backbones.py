@@ -5,7 +5,7 @@ Names:
   ``from_pretrained`` (only on a machine that can reach the hub or has it cached).
 - ``"random:roberta-base"``: the same architecture with random weights (speed benchmarks, counts).
 - ``"tiny-roberta"``: 2 layers, hidden 32, for tests and the demo, pretrained once per machine on
-  the synthetic benchmark's world with its own tokenizer (``trainables.pretrain``).
+  the synthetic benchmark's world with its own tokenizer (``trainables.tiny_backbone``).
 - ``"random:tiny-roberta"``: the tiny architecture with random weights and any ``vocab_size``.
 
 Random backbones are initialised from a fixed seed (``BACKBONE_SEED``), never from a node's seed:
@@ -20,26 +20,12 @@ from importlib import resources
 import torch
 import transformers
 
-TINY = "tiny-roberta"
+from trainables.tiny_backbone import TINY, pretrained_tiny_state, tiny_config
+
 RANDOM_PREFIX = "random:"
 BACKBONE_SEED = 0
 KNOWN = ("roberta-base", "roberta-large", "xlm-roberta-base", "xlm-roberta-large")
 _HUB_ORG = "FacebookAI/"
-
-# max_position_embeddings 514 as in the real models: RoBERTa offsets positions by pad_token_id + 1,
-# so 514 covers any max_length up to 512 and costs the tiny model next to nothing.
-_TINY_FIELDS = dict(
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    intermediate_size=64,
-    max_position_embeddings=514,
-    type_vocab_size=1,
-    layer_norm_eps=1e-5,
-    pad_token_id=1,
-    bos_token_id=0,
-    eos_token_id=2,
-)
 
 
 def base_name(name: str) -> str:
@@ -59,7 +45,7 @@ def backbone_config(name: str, vocab_size: int | None = None) -> transformers.Pr
     if base == TINY:
         if vocab_size is None:
             raise ValueError(f"backbone {TINY!r} needs vocab_size (the tokenizer's vocab size)")
-        return transformers.RobertaConfig(vocab_size=vocab_size, **_TINY_FIELDS)
+        return tiny_config(vocab_size)
     text = resources.files("trainables").joinpath("backbone_configs", f"{base}.json").read_text()
     fields = json.loads(text)
     if vocab_size is not None and vocab_size != fields["vocab_size"]:
@@ -93,7 +79,6 @@ def build_adapter_model(name: str, vocab_size: int | None = None):
     if name == TINY and next(model.parameters()).device.type != "meta":
         # A random tiny backbone gives every sentence nearly the same <s> vector, so nothing
         # trained on top of it while it stays frozen can learn; it is pretrained once instead.
-        from trainables.pretrain import pretrained_tiny_state
         from trainables.tokenizer import load_tokenizer
 
         tok = load_tokenizer(TINY)
@@ -109,7 +94,6 @@ def build_adapter_model(name: str, vocab_size: int | None = None):
 def prepare(name: str) -> None:
     """Warm what every trial on ``name`` needs once per machine (the tiny backbone's weights)."""
     if name == TINY:
-        from trainables.pretrain import pretrained_tiny_state
         from trainables.tokenizer import load_tokenizer
 
         pretrained_tiny_state(load_tokenizer(TINY), BACKBONE_SEED)

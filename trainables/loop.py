@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from orchestrator.contract.hparams import HParams
 from trainables.encode import EncodedSplit, collate, eval_batches, pass_batches
 from trainables.tasks.grouped import postprocess
 from trainables.tasks.metrics import score
@@ -48,7 +49,7 @@ MODEL_FILE, BEST_FILE, TRAINER_FILE, STATE_FILE = (
 
 @dataclass
 class LoopSettings:
-    """What the loop reads from a node's hparams (defaults in brackets are the paper's)."""
+    """What the loop reads from a node's hyperparameters (``HParams`` documents each)."""
 
     lr: float
     epochs: int = 30
@@ -67,20 +68,31 @@ class LoopSettings:
     seed: int = 0
 
     @classmethod
-    def from_hparams(cls, hparams: dict, seed: int) -> LoopSettings:
-        """Settings from a node's hparams; keys the loop does not know are left to the model."""
-        known = {f for f in cls.__dataclass_fields__ if f != "seed"}
-        settings = cls(
-            **{k: v for k, v in hparams.items() if k in known and v is not None}, seed=seed
-        )
-        settings.patience = hparams.get("patience")
-        if settings.select not in ("loss", "score"):
-            raise ValueError(f"hparams.select must be 'loss' or 'score', not {settings.select!r}")
-        if settings.precision not in PRECISIONS:
+    def from_hparams(cls, hparams: HParams, seed: int) -> LoopSettings:
+        """The loop's settings from a node's hyperparameters (the rest are the model's)."""
+        if hparams.select not in ("loss", "score"):
+            raise ValueError(f"hparams.select must be 'loss' or 'score', not {hparams.select!r}")
+        if hparams.precision not in PRECISIONS:
             raise ValueError(
-                f"hparams.precision must be one of {PRECISIONS}, not {settings.precision!r}"
+                f"hparams.precision must be one of {PRECISIONS}, not {hparams.precision!r}"
             )
-        return settings
+        return cls(
+            lr=hparams.lr,
+            epochs=hparams.epochs,
+            batch_size=hparams.batch_size,
+            warmup_ratio=hparams.warmup_ratio,
+            weight_decay=hparams.weight_decay,
+            patience=hparams.patience,
+            select=hparams.select,
+            max_steps=hparams.max_steps,
+            eval_every=hparams.eval_every,
+            max_grad_norm=hparams.max_grad_norm,
+            group_by_length=hparams.group_by_length,
+            eval_batch_size=hparams.eval_batch_size,
+            pad_to=hparams.max_length if hparams.padding == "max_length" else None,
+            precision=hparams.precision,
+            seed=seed,
+        )
 
 
 @dataclass

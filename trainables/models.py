@@ -16,44 +16,28 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from trainables import scalearn
+from orchestrator.contract.hparams import HParams
+from orchestrator.contract.methods import METHODS, Kind, get_method
 from trainables.backbones import base_name, build_adapter_model
+from trainables.methods.base import MethodImpl, implementation
 from trainables.tasks.registry import CLASSIFICATION, MULTILABEL, MULTIPLE_CHOICE, REGRESSION
 
 PROBLEM_TYPES = (CLASSIFICATION, REGRESSION, MULTILABEL, MULTIPLE_CHOICE)
+ALL_METHODS = tuple(METHODS)
 
-STL_METHODS = ("adapter", "full_ft", "compacter_pp")
-TRANSFER_METHODS = (
-    "scalearn",
-    "scalearn_uniform",
-    "scalearn_pp",
-    "scalearn_uniform_pp",
-    "adapter_fusion",
-)
-JOINT_METHODS = ("adapter_m", "full_ft_m")
-ALL_METHODS = STL_METHODS + TRANSFER_METHODS + JOINT_METHODS
-
-FULL_METHODS = ("full_ft", "full_ft_m")
-
-JOINT_ADAPTER = "joint"  # the shared adapter's name in adapter_m
-ADAPTER_DIR = "adapter"
-FUSION_DIR = "adapter_fusion"
 META_FILE = "node_model.json"
 HEADS_FILE = "heads.safetensors"
-TRANSFER_FILE = "transfer.safetensors"
-MODEL_FILE = "model.safetensors"
 FORMAT_VERSION = 1
+
+__all__ = ["CLASSIFICATION", "ALL_METHODS", "HeadSpec", "NodeModel", "method_kind"]
 
 
 def method_kind(method: str) -> str:
     """``stl`` | ``transfer`` | ``joint`` for a method name."""
-    if method in STL_METHODS:
-        return "stl"
-    if method in TRANSFER_METHODS:
-        return "transfer"
-    if method in JOINT_METHODS:
-        return "joint"
-    raise ValueError(f"unknown method {method!r}; known: {', '.join(ALL_METHODS)}")
+    try:
+        return get_method(method).kind.value
+    except KeyError as e:
+        raise ValueError(str(e).strip("'\"")) from None
 
 
 @dataclass
@@ -67,7 +51,7 @@ class HeadSpec:
 
 def _check_build_args(method: str, heads: list[HeadSpec], sources) -> None:
     """Raises ValueError for an inconsistent method / heads / sources combination."""
-    kind = method_kind(method)
+    kind = get_method(method).kind
     if not heads:
         raise ValueError("at least one HeadSpec is needed")
     for h in heads:
@@ -77,26 +61,15 @@ def _check_build_args(method: str, heads: list[HeadSpec], sources) -> None:
             raise ValueError(f"head {h.task!r}: regression needs num_labels=1")
     if len({h.task for h in heads}) != len(heads):
         raise ValueError("head tasks must be distinct")
-    if kind != "joint" and len(heads) != 1:
+    if kind != Kind.JOINT and len(heads) != 1:
         raise ValueError(f"method {method!r} takes exactly one head, got {len(heads)}")
-    if kind == "transfer":
+    if kind == Kind.TRANSFER:
         if not sources:
             raise ValueError(f"method {method!r} needs sources [(name, payload_dir), ...]")
         if len({name for name, _ in sources}) != len(sources):
             raise ValueError("source names must be distinct")
     elif sources:
         raise ValueError(f"method {method!r} takes no sources")
-
-
-def _check_phm(hidden: int, reduction_factor: float, phm_dim: int) -> None:
-    """Compacter's PHM layers need both sizes divisible by phm_dim: say so clearly."""
-    down = int(hidden // reduction_factor)
-    if hidden % phm_dim or down % phm_dim:
-        raise ValueError(
-            f"compacter_pp: hidden size {hidden} and bottleneck {hidden} // {reduction_factor} = "
-            f"{down} must be divisible by phm_dim {phm_dim}; change hparams reduction_factor "
-            "(e.g. 8 for tiny-roberta) or phm_dim"
-        )
 
 
 def _add_head(model, spec: HeadSpec) -> None:
@@ -117,7 +90,7 @@ def _to_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 class NodeModel(nn.Module):
-    """Backbone + adapters + heads + transfer layer for one node; see ``build``."""
+    """Backbone + the method's part (``trainables.methods``) + heads for one node; see ``build``."""
 
     def __init__(
         self,
@@ -125,7 +98,7 @@ class NodeModel(nn.Module):
         backbone: str,
         method: str,
         heads: list[HeadSpec],
-        hparams: dict,
+        hparams: HParams,
         seed: int,
         sources: list[tuple[str, str | None]],
         vocab_size: int | None,
@@ -135,14 +108,15 @@ class NodeModel(nn.Module):
         self.backbone = backbone
         self.method = method
         self.heads = list(heads)
-        self.hparams = dict(hparams)
+        self.hparams = hparams
         self.seed = seed
         self.sources = list(sources)
         self.vocab_size = vocab_size
+        self.impl: MethodImpl = implementation(method)
         self.adapter_name: str | None = None
         self.fusion_name: str | None = None
         # plain list, not a ModuleList: the layers live in the AdapterModel already
-        self._scalearn_layers: list[scalearn.ScaLearnLayer] = []
+        self.scalearn_layers: list = []
 
     # building
 
@@ -152,18 +126,21 @@ class NodeModel(nn.Module):
         backbone: str,
         method: str,
         heads: list[HeadSpec],
-        hparams: dict,
+        hparams: HParams | dict,
         seed: int,
         sources: list[tuple[str, str | None]] | None = None,
         vocab_size: int | None = None,
     ) -> NodeModel:
         """Builds the model of a node; ``seed`` fixes the init of everything new.
 
+        ``hparams`` is the node's ``HParams`` (a dict sets the keys it names, defaults the rest).
         ``sources`` (transfer methods) are ``(name, payload_dir)`` pairs; the source adapter is read
         from ``payload_dir/adapter`` and frozen. A ``payload_dir`` of None adds a fresh ``seq_bn``
         adapter instead (parameter counts, tests).
         """
         _check_build_args(method, heads, sources)
+        if not isinstance(hparams, HParams):
+            hparams = HParams.from_dict(hparams)
         model = build_adapter_model(backbone, vocab_size)
         node = cls(model, backbone, method, heads, hparams, seed, sources or [], vocab_size)
         # fork: building must not shift the caller's RNG stream (data order, dropout)
@@ -173,69 +150,14 @@ class NodeModel(nn.Module):
         return node
 
     def _setup(self) -> None:
-        """Adds adapters / transfer layer / heads for ``self.method`` and sets what trains."""
-        from adapters import CompacterPlusPlusConfig, SeqBnConfig
-
-        model, method = self.model, self.method
-        rf = self.hparams.get("reduction_factor", 16)
-        if method in ("adapter", "adapter_m"):
-            self.adapter_name = self.heads[0].task if method == "adapter" else JOINT_ADAPTER
-            model.add_adapter(self.adapter_name, config=SeqBnConfig(reduction_factor=rf))
-        elif method == "compacter_pp":
-            self.adapter_name = self.heads[0].task
-            config = CompacterPlusPlusConfig(reduction_factor=rf)
-            if "phm_dim" in self.hparams:
-                config = config.replace(phm_dim=self.hparams["phm_dim"])
-            _check_phm(model.config.hidden_size, rf, config.phm_dim)
-            model.add_adapter(self.adapter_name, config=config)
-        elif method in TRANSFER_METHODS:
-            self._add_transfer()
+        """The method's additions, the heads, and what trains."""
+        self.impl.setup(self)
         for spec in self.heads:
-            _add_head(model, spec)
-
-        if self.adapter_name is not None:
-            model.train_adapter(self.adapter_name)
-        elif self.fusion_name is not None:
-            from adapters.composition import Fuse
-
-            fuse = Fuse(*[name for name, _ in self.sources])
-            model.train_adapter_fusion(fuse)
-        else:  # full fine-tuning
-            model.train()
-            for p in model.parameters():
-                p.requires_grad = True
-            # the flexible heads read the <s> token, never the pooler: leave it out of training
-            pooler = getattr(model.base_model, "pooler", None)
-            if pooler is not None:
-                for p in pooler.parameters():
-                    p.requires_grad = False
+            _add_head(self.model, spec)
+        self.impl.set_trainable(self)
         for spec in self.heads:
-            for p in model.heads[spec.task].parameters():
+            for p in self.model.heads[spec.task].parameters():
                 p.requires_grad = True
-
-    def _add_transfer(self) -> None:
-        """Loads (or adds) the frozen sources and the transfer layer over them."""
-        from adapters import SeqBnConfig
-
-        model = self.model
-        names = [name for name, _ in self.sources]
-        for name, payload in self.sources:
-            if payload is None:
-                model.add_adapter(name, config=SeqBnConfig())
-            else:
-                path = os.path.join(payload, ADAPTER_DIR)
-                model.load_adapter(path, load_as=name, with_head=False, use_safetensors=True)
-        if self.method == "adapter_fusion":
-            from adapters.composition import Fuse
-
-            fuse = Fuse(*names)
-            model.add_adapter_fusion(fuse, config=self.hparams.get("fusion_config", "dynamic"))
-            model.set_active_adapters(fuse)
-            self.fusion_name = fuse.name
-        else:
-            self.fusion_name, self._scalearn_layers = scalearn.add_scalearn(
-                model, names, self.method, dropout=self.hparams.get("omega_dropout")
-            )
 
     # running
 
@@ -255,11 +177,10 @@ class NodeModel(nn.Module):
             return_dict=True,
         )
         loss = out.loss
-        if loss is not None and self.training and self.method == "adapter_fusion":
-            # AdapterFusion's value-matrix regularisation (adapters' trainer adds it when training)
-            reg = self.model.base_model.get_fusion_regularization_loss()
-            if reg is not None:
-                loss = loss + reg
+        if loss is not None and self.training:
+            extra = self.impl.extra_loss(self)
+            if extra is not None:
+                loss = loss + extra
         return loss, out.logits
 
     @torch.no_grad()
@@ -282,19 +203,12 @@ class NodeModel(nn.Module):
         """The parameters that train (each shared parameter once)."""
         return [p for p in self.parameters() if p.requires_grad]
 
-    def _transfer_named(self) -> dict[str, nn.Parameter]:
-        """Transfer-layer parameters by state-dict name (a shared omega appears once)."""
-        if self.fusion_name is None:
-            return {}
-        marker = f".adapter_fusion_layer.{self.fusion_name}."
-        return {n: p for n, p in self.model.named_parameters() if marker in n}
-
     def param_counts(self) -> dict:
         """``trainable_params`` (head included) and ``transfer_params`` (None if no transfer)."""
         trainable = sum(p.numel() for p in self.trainable_parameters())
         transfer = None
-        if self.method in TRANSFER_METHODS:
-            transfer = sum(p.numel() for p in self._transfer_named().values())
+        if get_method(self.method).kind == Kind.TRANSFER:
+            transfer = sum(p.numel() for p in self.impl.transfer_parameters(self).values())
         return {"trainable_params": trainable, "transfer_params": transfer}
 
     def checkpoint_state(self) -> dict[str, torch.Tensor]:
@@ -314,25 +228,22 @@ class NodeModel(nn.Module):
     # transfer layer inspection
 
     def transfer_summary(self) -> dict:
-        """ScaLearn: per-layer, per-source mean omega; other methods: {}."""
-        if not self._scalearn_layers:
-            return {}
-        return {
-            "omegas": scalearn.omega_table(self._scalearn_layers),
-            "sources": [name for name, _ in self.sources],
-            "shared_across_layers": scalearn.get_variant(self.method).shared,
-        }
+        """What the method shows of itself after training (ScaLearn: per-layer, per-source mean
+        omega); {} for most methods."""
+        return self.impl.summary(self)
 
     def use_fused_transfer(self, enabled: bool = True) -> None:
         """ScaLearn: run the frozen sources as one batched operation (the default, where valid)
         or through the library's per-adapter modules (for comparison); other methods: no-op."""
-        scalearn.set_fused(self._scalearn_layers, enabled)
+        self.impl.use_fused(self, enabled)
 
     def set_omegas(self, values) -> None:
         """Sets ScaLearn's ``omega[l][s]`` (a scalar broadcasts over the hidden size)."""
-        if not self._scalearn_layers:
+        if not self.scalearn_layers:
             raise ValueError(f"method {self.method!r} has no omegas")
-        scalearn.set_omega_table(self._scalearn_layers, values)
+        from trainables import scalearn
+
+        scalearn.set_omega_table(self.scalearn_layers, values)
 
     # artifacts
 
@@ -340,40 +251,18 @@ class NodeModel(nn.Module):
         return {n: p for n, p in self.model.named_parameters() if n.startswith("heads.")}
 
     def save_artifact(self, out_dir: str) -> None:
-        """Writes adapter (adapters' format), heads, transfer layer, full weights and a json."""
+        """Writes the method's files, the heads and a json describing the node's model."""
         os.makedirs(out_dir, exist_ok=True)
-        files = []
-        if self.adapter_name is not None:
-            # STL: the head goes along, so plain load_adapter restores adapter + head
-            with_head = self.method != "adapter_m"
-            self.model.save_adapter(
-                os.path.join(out_dir, ADAPTER_DIR),
-                self.adapter_name,
-                with_head=with_head,
-                use_safetensors=True,
-            )
-            files.append(ADAPTER_DIR)
+        files = self.impl.save(self, out_dir)
         save_file(_to_cpu(self._heads_state()), os.path.join(out_dir, HEADS_FILE))
         files.append(HEADS_FILE)
-        if self.fusion_name is not None:
-            save_file(_to_cpu(self._transfer_named()), os.path.join(out_dir, TRANSFER_FILE))
-            files.append(TRANSFER_FILE)
-            if self.method == "adapter_fusion":
-                self.model.save_adapter_fusion(
-                    os.path.join(out_dir, FUSION_DIR), self.fusion_name, use_safetensors=True
-                )
-                files.append(FUSION_DIR)
-        if self.method in FULL_METHODS:
-            body = {n: p for n, p in self.model.named_parameters() if not n.startswith("heads.")}
-            save_file(_to_cpu(body), os.path.join(out_dir, MODEL_FILE))
-            files.append(MODEL_FILE)
         meta = {
             "format_version": FORMAT_VERSION,
             "method": self.method,
             "backbone": self.backbone,
             "vocab_size": self.vocab_size,
             "heads": [asdict(h) for h in self.heads],
-            "hparams": self.hparams,
+            "hparams": self.hparams.to_dict(),
             "seed": self.seed,
             "sources": [name for name, _ in self.sources],
             "adapter_name": self.adapter_name,
@@ -399,7 +288,7 @@ class NodeModel(nn.Module):
             meta = json.load(f)
         if base_name(meta["backbone"]) != base_name(backbone):
             raise ValueError(f"artifact was trained on {meta['backbone']!r}, not {backbone!r}")
-        if meta["method"] in TRANSFER_METHODS:
+        if get_method(meta["method"]).kind == Kind.TRANSFER:
             sources = _order_sources(meta["sources"], sources)
         node = cls.build(
             backbone,
@@ -416,14 +305,8 @@ class NodeModel(nn.Module):
     @torch.no_grad()
     def _load_weights(self, out_dir: str) -> None:
         """Loads every trainable tensor from ``out_dir``; raises if one is missing."""
-        tensors: dict[str, torch.Tensor] = {}
-        if self.adapter_name is not None:
-            tensors.update(load_file(os.path.join(out_dir, ADAPTER_DIR, "adapter.safetensors")))
+        tensors = dict(self.impl.load_tensors(self, out_dir))
         tensors.update(load_file(os.path.join(out_dir, HEADS_FILE)))
-        if self.fusion_name is not None:
-            tensors.update(load_file(os.path.join(out_dir, TRANSFER_FILE)))
-        if self.method in FULL_METHODS:
-            tensors.update(load_file(os.path.join(out_dir, MODEL_FILE)))
         # adapters' file may hold the head too (same tensors as heads.safetensors)
         params = dict(self.model.named_parameters())
         unexpected = sorted(set(tensors) - set(params))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from orchestrator.contract.methods import METHODS, Kind
 from trainables.backbones import RANDOM_PREFIX, TINY, base_name
-from trainables.models import ALL_METHODS, CLASSIFICATION, HeadSpec, NodeModel, method_kind
+from trainables.models import CLASSIFICATION, HeadSpec, NodeModel
 
 
 def count_params(
@@ -30,11 +31,11 @@ def count_params(
     rows = []
     # meta tensors have shapes but no storage: even roberta-large builds in well under a second
     with torch.device("meta"):
-        for method in ALL_METHODS:
-            kind = method_kind(method)
-            head_tasks = tasks if kind == "joint" else tasks[:1]
+        for method, entry in METHODS.items():
+            kind = entry.kind
+            head_tasks = tasks if kind == Kind.JOINT else tasks[:1]
             heads = [HeadSpec(t, CLASSIFICATION, 2) for t in head_tasks]
-            sources = [(t, None) for t in tasks] if kind == "transfer" else None
+            sources = [(t, None) for t in tasks] if kind == Kind.TRANSFER else None
             node = NodeModel.build(
                 name,
                 method,
@@ -44,5 +45,5 @@ def count_params(
                 sources=sources,
                 vocab_size=vocab_size,
             )
-            rows.append({"method": method, "kind": kind, **node.param_counts()})
+            rows.append({"method": method, "kind": kind.value, **node.param_counts()})
     return rows

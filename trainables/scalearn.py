@@ -29,6 +29,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from orchestrator.contract.methods import METHODS
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -40,15 +42,12 @@ class Variant:
     dropout: float
 
 
+# The catalogue entry of every variant names this implementation; its options are the shape.
+IMPLEMENTATION = "trainables.methods.scalearn:ScaLearn"
 VARIANTS: dict[str, Variant] = {
-    v.name: v
-    for v in (
-        Variant("scalearn", vector=True, shared=False, dropout=0.3),
-        Variant("scalearn_uniform", vector=False, shared=False, dropout=0.3),
-        Variant("scalearn_pp", vector=True, shared=True, dropout=0.3),
-        # 8 parameters for GLUE: the paper trains this one without dropout
-        Variant("scalearn_uniform_pp", vector=False, shared=True, dropout=0.0),
-    )
+    m.name: Variant(m.name, m.options["vector"], m.options["shared"], m.options["dropout"])
+    for m in METHODS.values()
+    if m.implementation == IMPLEMENTATION
 }
 
 INIT_SCALE = 2.0  # omega ~ N(INIT_SCALE / n_sources, INIT_STD)
@@ -237,7 +236,7 @@ def _fusion_bottlenecks(model, fusion_name: str) -> list:
 
 
 def add_scalearn(
-    model, sources: Sequence[str], variant: str, dropout: float | None = None
+    model, sources: Sequence[str], variant: Variant | str, dropout: float | None = None
 ) -> tuple[str, list[ScaLearnLayer]]:
     """Adds a ScaLearn transfer layer over the (already loaded) ``sources`` and activates it.
 
@@ -246,7 +245,7 @@ def add_scalearn(
     """
     from adapters.composition import Fuse
 
-    v = get_variant(variant)
+    v = variant if isinstance(variant, Variant) else get_variant(variant)
     fuse = Fuse(*sources)
     model.add_adapter_fusion(fuse, config=dict(_PLACEHOLDER_FUSION))
     bottlenecks = _fusion_bottlenecks(model, fuse.name)

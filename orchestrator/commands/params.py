@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from orchestrator.contract.methods import HEADLINE, HEADLINE_BASELINE, METHODS
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("params", help="parameter counts of every method on a backbone")
@@ -33,7 +35,8 @@ def main(args) -> int:
         t = f"{r['transfer_params']:,}" if r["transfer_params"] is not None else "-"
         print(f"{r['method']:<22} {r['kind']:<9} {r['trainable_params']:>14,} {t:>12}")
     by = {r["method"]: r["transfer_params"] for r in rows}
-    if by.get("scalearn") and by.get("adapter_fusion"):
-        ratio = 100 * by["scalearn"] / by["adapter_fusion"]
-        print(f"ScaLearn's transfer layer is {ratio:.2f} % of AdapterFusion's")
+    if by.get(HEADLINE) and by.get(HEADLINE_BASELINE):
+        ratio = 100 * by[HEADLINE] / by[HEADLINE_BASELINE]
+        ours, theirs = METHODS[HEADLINE].display, METHODS[HEADLINE_BASELINE].display
+        print(f"{ours}'s transfer layer is {ratio:.2f} % of {theirs}'s")
     return 0

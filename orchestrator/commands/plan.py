@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from orchestrator.estimate import LOOP_PER_GPU, TWO_WAVES, compare_schedules
+from orchestrator.contract.methods import Kind
+from orchestrator.makespan import LOOP_PER_GPU, TWO_WAVES, compare_schedules
 from orchestrator.plan import Plan, plan_sweep
-from orchestrator.spec import load_spec
-from orchestrator.store import ArtifactStore
+from orchestrator.store import open_store
+from orchestrator.sweep.spec import load_spec
 
 
 def add_parser(sub) -> None:
@@ -29,7 +30,7 @@ def add_parser(sub) -> None:
 
 def main(args) -> int:
     spec = load_spec(args.sweep)
-    store = ArtifactStore(args.store)
+    store = open_store(args.store)
     plan = plan_sweep(spec, committed=store.is_committed, simulate=args.simulate)
     if args.estimate:
         est = compare_schedules(plan, args.gpus)
@@ -57,16 +58,16 @@ def format_plan(plan: Plan, path: str) -> str:
     by_method = Counter((n.kind, n.method) for n in nodes)
     cached_by = Counter((n.kind, n.method) for n in nodes if n.cached)
     lines.append(f"{'kind':<9} {'method':<22} {'nodes':>6} {'cached':>7}")
-    for kind in ("stl", "transfer", "joint"):
+    for kind in (Kind.STL, Kind.TRANSFER, Kind.JOINT):
         for (k, m), c in sorted(by_method.items()):
             if k == kind:
-                lines.append(f"{k:<9} {m:<22} {c:>6} {cached_by[(k, m)]:>7}")
+                lines.append(f"{k.value:<9} {m:<22} {c:>6} {cached_by[(k, m)]:>7}")
     lines.append("")
     by_task = Counter(n.task or f"{n.benchmark} (joint)" for n in nodes)
     lines.append("nodes per task: " + ", ".join(f"{t} {c}" for t, c in by_task.items()))
     lines.append("")
     ids = plan.by_id()
-    transfer = [n for n in nodes if n.kind == "transfer"]
+    transfer = [n for n in nodes if n.kind == Kind.TRANSFER]
     if transfer:
         groups = Counter(tuple(n.sources) for n in transfer)
         for deps, count in groups.items():
@@ -106,7 +107,7 @@ def format_estimate(plan: Plan, est: dict) -> str:
             f"  makespan         {est['makespan_h']:10.1f} h"
             f"  ({est['makespan_over_bound']:.3f} x bound)",
             f"  utilisation      {100 * est['utilisation']:10.1f} %",
-            "  (cost model: orchestrator/cost.py)",
+            "  (cost model: orchestrator/cost_model.py)",
             *_format_baselines(est),
         ]
     )

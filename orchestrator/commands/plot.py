@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from orchestrator import results
+from orchestrator.contract.methods import HEADLINE
 
 
 def add_parser(sub) -> None:
@@ -21,7 +22,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--benchmark", default=None)
     p.add_argument("--target", default=None, help="with --kind omegas: the target task")
-    p.add_argument("--method", default="scalearn", help="with --kind omegas: the ScaLearn variant")
+    p.add_argument("--method", default=HEADLINE, help="with --kind omegas: the ScaLearn variant")
 
 
 def main(args) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from orchestrator.spec import load_spec
+from orchestrator.sweep.spec import load_spec
 
 
 def add_parser(sub) -> None:

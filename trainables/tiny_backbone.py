@@ -1,4 +1,5 @@
-"""The tiny backbone's pretraining on the synthetic world: run once per machine, cached on disk.
+"""The tiny backbone (2 layers, hidden 32) for tests and the demo: its config and its pretraining
+on the synthetic world, run once per machine and cached on disk.
 
 A randomly initialised 2-layer, hidden-32 RoBERTa gives its <s> token nearly the same vector for
 every sentence (init std 0.02 keeps attention uniform and the value path ~1 % of the residual), so
@@ -18,6 +19,21 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+TINY = "tiny-roberta"
+# max_position_embeddings 514 as in the real models: RoBERTa offsets positions by pad_token_id + 1,
+# so 514 covers any max_length up to 512 and costs the tiny model next to nothing.
+TINY_FIELDS = dict(
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    max_position_embeddings=514,
+    type_vocab_size=1,
+    layer_norm_eps=1e-5,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+)
 RECIPE = "mlm+factors-v1"  # part of the cache key: change it whenever the recipe changes
 STEPS = 300
 BATCH = 64
@@ -25,6 +41,13 @@ LR = 3e-3
 WARMUP = 30
 MASK_PROB = 0.15
 FACTORS = {"topic": 4, "polarity": 2}
+
+
+def tiny_config(vocab_size: int):
+    """The tiny RoBERTa's config for a tokenizer of ``vocab_size`` tokens."""
+    import transformers
+
+    return transformers.RobertaConfig(vocab_size=vocab_size, **TINY_FIELDS)
 
 
 def pretrained_tiny_state(tokenizer, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -52,10 +75,9 @@ def pretrained_tiny_state(tokenizer, seed: int = 0) -> dict[str, torch.Tensor]:
 def _pretrain(tokenizer, seed: int) -> dict[str, torch.Tensor]:
     import transformers
 
-    from trainables.backbones import TINY, backbone_config
     from trainables.tasks.synthetic import pretraining_examples
 
-    config = backbone_config(TINY, len(tokenizer))
+    config = tiny_config(len(tokenizer))
     rows = pretraining_examples(seed, STEPS * BATCH)
     threads = torch.get_num_threads()
     # one thread: CPU matmul blocking depends on the thread count, the weights must not

@@ -1,34 +1,20 @@
 """The cost model: how long a node trains, in seconds on one reference GPU.
 
-Work is proportional to training examples x epochs x a per-method factor, scaled by the backbone's
-compute and the sequence length. Every constant of the model lives here, so a researcher who
-measured their own cluster edits one place. The figures are estimates for planning (how many GPUs
-to ask for, what to run first), not predictions to the minute.
+Work is proportional to training examples x epochs x a per-method factor (the catalogue's
+``cost_factor``), scaled by the backbone's compute and the sequence length. Every other constant
+of the model lives here, so a researcher who measured their own cluster edits one place. The
+figures are estimates for planning (how many GPUs to ask for, what to run first), not predictions
+to the minute.
 """
 
 from __future__ import annotations
 
+from orchestrator.contract.methods import METHODS
 from trainables.tasks.registry import get_task
 
 # Examples per second that one reference GPU (an A100-class card) trains with full fine-tuning of
 # roberta-base at sequence length 128 (forward + backward).
 REFERENCE_EXAMPLES_PER_SECOND = 400.0
-
-# Relative cost of one training example per method. Frozen-backbone methods skip the weight
-# gradients of the backbone (about a third of the work); transfer methods run n source adapters
-# and AdapterFusion adds attention over their outputs at every layer.
-METHOD_FACTOR = {
-    "full_ft": 1.0,
-    "adapter": 0.7,
-    "compacter_pp": 0.75,
-    "adapter_fusion": 1.3,
-    "scalearn": 0.8,
-    "scalearn_uniform": 0.8,
-    "scalearn_pp": 0.8,
-    "scalearn_uniform_pp": 0.8,
-    "full_ft_m": 1.0,
-    "adapter_m": 0.7,
-}
 
 # Compute of a backbone relative to roberta-base.
 BACKBONE_FACTOR = {
@@ -54,7 +40,9 @@ def backbone_factor(backbone: str) -> float:
 
 def node_cost(method: str, backbone: str, tasks: list[str], hparams: dict) -> float:
     """Estimated seconds one node trains on one reference GPU."""
-    per_example = METHOD_FACTOR[method] * backbone_factor(backbone) * hparams["max_length"] / 128
+    per_example = (
+        METHODS[method].cost_factor * backbone_factor(backbone) * hparams["max_length"] / 128
+    )
     per_example /= REFERENCE_EXAMPLES_PER_SECOND
     if hparams.get("max_steps"):
         train_examples = hparams["max_steps"] * hparams["batch_size"]

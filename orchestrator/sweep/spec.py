@@ -14,10 +14,11 @@ from typing import Any
 
 import yaml
 
-from orchestrator.fewshot import FewShotSpec, parse_fewshot
-from orchestrator.methods import METHODS, STL
-from orchestrator.search import SearchSpec, parse_search
-from orchestrator.spec_checks import TRAINING_DEFAULTS, Checker, is_int, show
+from orchestrator.contract import hparams as hp
+from orchestrator.contract.methods import DEFAULT_SOURCE_METHOD, METHODS, Kind, methods_of_kind
+from orchestrator.hpsearch.spec import SearchSpec, parse_search
+from orchestrator.sweep.checks import Checker, is_int, show
+from orchestrator.sweep.fewshot import FewShotSpec, parse_fewshot
 from trainables.tasks.registry import BENCHMARKS, TASKS
 
 DATA_SOURCES = ("hub", "local", "synthetic")
@@ -63,7 +64,7 @@ class MethodSpec:
     """One method of a sweep with its overrides."""
 
     name: str
-    kind: str
+    kind: Kind
     hparams: dict
     seeds: list[int] | None = None
     per_task: dict[str, dict] = field(default_factory=dict)
@@ -85,7 +86,7 @@ class SweepSpec:
     benchmarks: dict[str, BenchmarkSpec]
     training: dict
     methods: dict[str, MethodSpec]
-    source_method: str = "adapter"
+    source_method: str = DEFAULT_SOURCE_METHOD
     source_seed: int = 0
     resources: dict = field(default_factory=lambda: {"cpu": 1, "gpu": 0})
     retries: int = 1
@@ -95,7 +96,7 @@ class SweepSpec:
     def hparams(self, method: str, benchmark: str, task: str | None) -> dict:
         """The resolved hyperparameters of ``method`` on ``task`` (or a joint node's benchmark)."""
         m = self.methods.get(method)
-        resolved = dict(TRAINING_DEFAULTS)
+        resolved = hp.defaults()
         resolved.update(METHODS[method].defaults)
         resolved.update(self.training)
         if m is not None:
@@ -168,9 +169,9 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
 
     sources = c.mapping(raw.get("sources"), "sources") or {}
     c.known_keys(sources, SOURCES_KEYS, "sources")
-    source_method = sources.get("method", "adapter")
-    if source_method not in METHODS or METHODS[source_method].kind != STL:
-        stl = [m for m, d in METHODS.items() if d.kind == STL]
+    source_method = sources.get("method", DEFAULT_SOURCE_METHOD)
+    if source_method not in METHODS or METHODS[source_method].kind != Kind.STL:
+        stl = methods_of_kind(Kind.STL)
         c.add(
             "sources.method",
             f"expected a stage-one method ({', '.join(stl)}), got {show(source_method)}",
@@ -336,7 +337,7 @@ def _parse_methods(
             per_task[t] = c.hparams(v, f"{key}.per_task.{t}", extra={"search"})
             if "search" in v:
                 search_per_task[t] = parse_search(
-                    c, v["search"], f"{key}.per_task.{t}.search", set(TRAINING_DEFAULTS)
+                    c, v["search"], f"{key}.per_task.{t}.search", set(hp.SWEEP_KEYS)
                 )
         per_benchmark = {}
         for b, v in (c.mapping(mraw.get("per_benchmark"), f"{key}.per_benchmark") or {}).items():
@@ -349,13 +350,13 @@ def _parse_methods(
             per_benchmark[b] = c.hparams(v, f"{key}.per_benchmark.{b}", extra={"search"})
             if "search" in v:
                 search_per_benchmark[b] = parse_search(
-                    c, v["search"], f"{key}.per_benchmark.{b}.search", set(TRAINING_DEFAULTS)
+                    c, v["search"], f"{key}.per_benchmark.{b}.search", set(hp.SWEEP_KEYS)
                 )
         resources = (
             c.resources(mraw["resources"], f"{key}.resources") if "resources" in mraw else None
         )
         search = (
-            parse_search(c, mraw["search"], f"{key}.search", set(TRAINING_DEFAULTS))
+            parse_search(c, mraw["search"], f"{key}.search", set(hp.SWEEP_KEYS))
             if "search" in mraw
             else None
         )

@@ -1,27 +1,20 @@
-"""Validation helpers shared by sweep files' parts: collect problems with their key paths."""
+"""Validation helpers shared by a sweep file's parts: collect problems with their key paths.
+
+Hyperparameters are checked by the rules of ``orchestrator.contract.hparams`` (one definition of
+each key's legal values), wherever in a sweep file the value stands.
+"""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any
 
+from orchestrator.contract import hparams as hp
+from orchestrator.contract.hparams import is_int, is_number, show
+
 RESOURCE_KEYS = {"cpu", "gpu"}
 
-# Hyperparameters a sweep may set, with the defaults every method starts from.
-TRAINING_DEFAULTS: dict[str, Any] = {
-    "lr": 1e-4,
-    "epochs": 30,
-    "batch_size": 32,
-    "max_length": None,  # None: the task's own (128; MultiRC 324; ReCoRD 256)
-    "patience": 5,  # None: no early stopping, the best epoch is kept
-    "warmup_ratio": 0.0,
-    "weight_decay": 0.0,
-    "select": "loss",  # what picks the best epoch on dev: "loss" or "score"
-    "train_limit": None,  # subsample the train split to this many rows
-    "max_steps": None,  # joint and few-shot runs count steps instead of epochs
-    "eval_every": None,  # steps between dev evaluations when max_steps is set
-    "reduction_factor": 16,
-}
+__all__ = ["Checker", "is_int", "is_number", "join", "show"]
 
 
 class Checker:
@@ -48,6 +41,9 @@ class Checker:
 
     def unknown_key(self, path: str, k: Any, allowed: set[str]) -> None:
         """Report ``k`` at ``path`` as unknown, with the nearest allowed key or the whole list."""
+        if k in hp.FIELDS and hp.FIELDS[k].set_by == hp.PLANNER:
+            self.add(path, f"{k!r} is set by the sweep's fewshot block, not here")
+            return
         hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
         fix = f"did you mean {hint[0]!r}?" if hint else f"allowed: {', '.join(sorted(allowed))}"
         self.add(path, f"unknown key; {fix}")
@@ -70,14 +66,14 @@ class Checker:
             if k in extra:
                 continue
             path = join(key, k)
-            if k not in TRAINING_DEFAULTS:
-                self.unknown_key(path, k, set(TRAINING_DEFAULTS) | extra)
+            if k not in hp.SWEEP_KEYS:
+                self.unknown_key(path, k, set(hp.SWEEP_KEYS) | extra)
                 continue
-            problem = check_hparam(k, v)
+            problem = hp.check_value(k, v)
             if problem:
                 self.add(path, problem)
             else:
-                out[k] = float(v) if k in FLOAT_KEYS else v
+                out[k] = hp.coerce(k, v)
         return out
 
     def resources(self, value: Any, key: str) -> dict | None:
@@ -95,47 +91,6 @@ class Checker:
             else:
                 out[k] = v
         return out
-
-
-FLOAT_KEYS = {"lr", "warmup_ratio", "weight_decay"}
-
-
-def check_hparam(key: str, v: Any) -> str | None:
-    """A message when ``v`` is not a valid value for hyperparameter ``key``."""
-    if key == "lr":
-        return None if is_number(v) and v > 0 else f"expected a positive number, got {show(v)}"
-    if key in ("epochs", "batch_size", "reduction_factor"):
-        return None if is_int(v) and v > 0 else f"expected a positive integer, got {show(v)}"
-    if key in ("max_length", "train_limit", "max_steps", "eval_every"):
-        ok = v is None or (is_int(v) and v > 0)
-        return None if ok else f"expected a positive integer or null, got {show(v)}"
-    if key == "patience":
-        ok = v is None or (is_int(v) and v > 0)
-        return (
-            None
-            if ok
-            else f"expected a positive integer, or null for no early stopping, got {show(v)}"
-        )
-    if key == "warmup_ratio":
-        ok = is_number(v) and 0 <= v < 1
-        return None if ok else f"expected a number in [0, 1), got {show(v)}"
-    if key == "weight_decay":
-        return None if is_number(v) and v >= 0 else f"expected a non-negative number, got {show(v)}"
-    if key == "select":
-        return None if v in ("loss", "score") else f"expected 'loss' or 'score', got {show(v)}"
-    return None
-
-
-def is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def show(v: Any) -> str:
-    return f"{v!r} ({type(v).__name__})"
 
 
 def join(key: str, sub: Any) -> str:

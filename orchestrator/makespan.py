@@ -21,11 +21,12 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 
+from orchestrator.contract.methods import Kind
 from orchestrator.dag import Dag
-from orchestrator.plan import Plan
+from orchestrator.nodes import Plan
 
 TWO_WAVES, LOOP_PER_GPU = "two_waves", "loop_per_gpu"
-STAGE_TWO_KINDS = ("transfer",)
+STAGE_TWO_KINDS = (Kind.TRANSFER,)
 
 
 def gpu_share(node) -> float:

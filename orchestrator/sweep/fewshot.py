@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.methods import JOINT, METHODS
+from orchestrator.contract.methods import METHODS, Kind
 
 if TYPE_CHECKING:
-    from orchestrator.spec_checks import Checker
+    from orchestrator.sweep.checks import Checker
 
 FEWSHOT_KEYS = {"k", "dev_limit", "sources"}
 DEFAULT_DEV_LIMIT = 5000
@@ -66,7 +66,7 @@ def parse_fewshot(c: Checker, raw: Any, methods: dict) -> FewShotSpec | None:
         c.add("fewshot.dev_limit", f"expected a positive integer or null, got {dev_limit!r}")
     sources = c.hparams(c.mapping(raw.get("sources"), "fewshot.sources") or {}, "fewshot.sources")
     for name in methods:
-        if name in METHODS and METHODS[name].kind == JOINT:
+        if name in METHODS and METHODS[name].kind == Kind.JOINT:
             c.add(
                 f"methods.{name}",
                 "joint methods have no few-shot protocol; remove it from a sweep with fewshot",

@@ -6,27 +6,28 @@ while running trials may still unlock more, and ``FINISHED`` when nothing is lef
 A node counts as done only when its entry is committed in the store: the store, not Tune's
 experiment state, is the ledger of finished work.
 
-Search nodes (``orchestrator.search``) get their hyperparameters here: a sample's from its Optuna
+Search nodes (``orchestrator.hpsearch``) get their hyperparameters here: a sample's from its Optuna
 study when it is handed out, a seed node's from the best sample once every sample has ended.
 """
 
 from __future__ import annotations
 
-import pickle
+import json
 from collections import Counter
 
 from ray.tune.search import Searcher
 
+from orchestrator.contract.node import NodeStatus
 from orchestrator.dag import Dag
 
 PENDING, RUNNING, DONE, FAILED, BLOCKED, CACHED, PRUNED = (
-    "pending",
-    "running",
-    "done",
-    "failed",
-    "blocked",
-    "cached",
-    "pruned",
+    NodeStatus.PENDING,
+    NodeStatus.RUNNING,
+    NodeStatus.DONE,
+    NodeStatus.FAILED,
+    NodeStatus.BLOCKED,
+    NodeStatus.CACHED,
+    NodeStatus.PRUNED,
 )
 
 
@@ -46,7 +47,9 @@ class DagSearcher(Searcher):
         self.studies = studies
         self.outcome = outcome
         cached = set(cached or ())
-        self.status: dict[str, str] = {i: CACHED if i in cached else PENDING for i in dag.nodes}
+        self.status: dict[str, NodeStatus] = {
+            i: CACHED if i in cached else PENDING for i in dag.nodes
+        }
         self.trials: dict[str, str] = {}  # trial id -> node id
         self.to_prune: set[str] = set()  # trial ids the pruner stopped
         self.reasons: dict[str, str] = {}  # node id -> why it failed, when the searcher knows
@@ -164,13 +167,14 @@ class DagSearcher(Searcher):
         self._tell_sample(node_id)
 
     def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump({"status": self.status, "trials": self.trials}, f)
+        state = {"status": {i: s.value for i, s in self.status.items()}, "trials": self.trials}
+        with open(checkpoint_path, "w") as f:
+            json.dump(state, f)
 
     def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            state = pickle.load(f)
-        self.status.update(state["status"])
+        with open(checkpoint_path) as f:
+            state = json.load(f)
+        self.status.update({i: NodeStatus(s) for i, s in state["status"].items()})
         # A trial that was running when the state was saved has no live process now: run it again
         # unless its node got committed meanwhile.
         for node_id in state["trials"].values():

@@ -1,0 +1,239 @@
+"""The method catalogue: every method a sweep can name, each as ONE entry.
+
+An entry says what the method is (kind, the paper's table group and name, in the paper's row
+order), the paper's hyperparameters for it, its relative cost, how its parameters are counted and
+which implementation in ``trainables`` builds it. Spec checking, planning, the cost model, the
+trainers, the tables and ``params`` all read this catalogue; nothing else names methods.
+
+Adding a method: one entry here and the method's own module under ``trainables/methods/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+
+class Kind(str, Enum):
+    """How a node of a method trains: alone, over frozen sources, or on all tasks at once."""
+
+    STL = "stl"  # stage one: one task
+    TRANSFER = "transfer"  # stage two: one target over the frozen stage-one adapters of all tasks
+    JOINT = "joint"  # joint multi-task: one model, a head per task
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The paper's table groups, in its order.
+GROUPS: dict[Kind, str] = {
+    Kind.STL: "STL",
+    Kind.JOINT: "Joint MTL",
+    Kind.TRANSFER: "Two-stage transfer",
+}
+
+
+@dataclass(frozen=True)
+class Arch:
+    """What a parameter formula needs to know of a backbone (read from its config)."""
+
+    layers: int
+    hidden: int
+    intermediate: int
+    vocab: int
+    positions: int
+    type_vocab: int
+
+
+# (architecture, number of sources or tasks, hyperparameters) -> parameters
+Formula = Callable[[Arch, int, Mapping[str, Any]], int]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of the catalogue."""
+
+    name: str
+    kind: Kind
+    display: str  # the paper's name for it, as its tables (and the reference CSV) print it
+    defaults: Mapping[str, Any]  # the paper's hyperparameters (reference code), over HParams'
+    cost_factor: float  # compute per training example relative to full fine-tuning
+    implementation: str  # "module:Class" in trainables that builds its model
+    # What the paper counts for it: "transfer" (the transfer layer alone) or "trainable"
+    counted: str
+    # Analytic count of what ``counted`` names, heads excluded (checked against the real model)
+    formula: Formula
+    options: Mapping[str, Any] = field(default_factory=dict)  # the implementation's settings
+    family: str = ""  # methods that are variants of one idea share it (figures colour by it)
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            object.__setattr__(self, "family", self.name)
+
+    @property
+    def group(self) -> str:
+        """The paper's table group."""
+        return GROUPS[self.kind]
+
+
+def _bottleneck(a: Arch, rf: int) -> int:
+    """One ``seq_bn`` adapter in one layer: down and up projections with biases."""
+    r = a.hidden // rf
+    return 2 * a.hidden * r + r + a.hidden
+
+
+def _adapter(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
+    return a.layers * _bottleneck(a, int(hp.get("reduction_factor") or 16))
+
+
+def _compacter_pp(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
+    # PHM layers with the adapters library's defaults (rank-1 factorised weights, one 4x4x4 rule
+    # shared by every layer): W_down is h + r numbers, W_up r + h, plus both biases
+    p = int(hp.get("phm_dim") or 4)
+    r = a.hidden // int(hp.get("reduction_factor") or 16)
+    return a.layers * 3 * (a.hidden + r) + p**3
+
+
+def _full(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
+    h, i = a.hidden, a.intermediate
+    embeddings = (a.vocab + a.positions + a.type_vocab) * h + 2 * h
+    layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h
+    return embeddings + a.layers * layer  # the pooler stays frozen: heads read <s>
+
+
+def _scalearn(vector: bool, shared: bool) -> Formula:
+    def formula(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
+        per_layer = n * (a.hidden if vector else 1)
+        return per_layer if shared else per_layer * a.layers
+
+    return formula
+
+
+def _adapter_fusion(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
+    # "dynamic": query, key and value projections of the hidden size, with biases, per layer
+    return a.layers * 3 * (a.hidden * a.hidden + a.hidden)
+
+
+_JOINT = {"warmup_ratio": 0.1, "patience": 10}
+_SCALEARN_DEFAULTS = {"lr": 6e-3, "patience": None}
+_SCALEARN = "trainables.methods.scalearn:ScaLearn"
+
+# In the paper's row order within each group (the order of the tables' rows).
+_CATALOGUE = (
+    Method(
+        name="full_ft",
+        kind=Kind.STL,
+        display="Full FT",
+        defaults={"lr": 2e-5},
+        cost_factor=1.0,
+        implementation="trainables.methods.full:FullFineTuning",
+        counted="trainable",
+        formula=_full,
+    ),
+    Method(
+        name="adapter",
+        kind=Kind.STL,
+        display="Adapter",
+        defaults={"lr": 3e-4, "reduction_factor": 16},
+        cost_factor=0.7,
+        implementation="trainables.methods.adapter:Adapter",
+        counted="trainable",
+        formula=_adapter,
+    ),
+    Method(
+        name="compacter_pp",
+        kind=Kind.STL,
+        display="Compacter++",
+        defaults={"lr": 3e-3, "reduction_factor": 16},
+        cost_factor=0.75,
+        implementation="trainables.methods.compacter:CompacterPlusPlus",
+        counted="trainable",
+        formula=_compacter_pp,
+    ),
+    Method(
+        name="full_ft_m",
+        kind=Kind.JOINT,
+        display="Full FT-m",
+        defaults={"lr": 2e-5, **_JOINT},
+        cost_factor=1.0,
+        implementation="trainables.methods.full:FullFineTuning",
+        counted="trainable",
+        formula=_full,
+    ),
+    Method(
+        name="adapter_m",
+        kind=Kind.JOINT,
+        display="Adapter-m",
+        defaults={"lr": 3e-4, **_JOINT, "reduction_factor": 16},
+        cost_factor=0.7,
+        implementation="trainables.methods.adapter:Adapter",
+        counted="trainable",
+        formula=_adapter,
+        options={"shared_name": "joint"},  # one adapter for every task, saved without heads
+    ),
+    Method(
+        name="adapter_fusion",
+        kind=Kind.TRANSFER,
+        display="AdapterFusion",
+        defaults={"lr": 5e-5},
+        cost_factor=1.3,
+        implementation="trainables.methods.adapter_fusion:AdapterFusion",
+        counted="transfer",
+        formula=_adapter_fusion,
+    ),
+    *(
+        Method(
+            name=name,
+            kind=Kind.TRANSFER,
+            display=display,
+            defaults=_SCALEARN_DEFAULTS,
+            cost_factor=0.8,
+            implementation=_SCALEARN,
+            counted="transfer",
+            formula=_scalearn(vector, shared),
+            options={"vector": vector, "shared": shared, "dropout": dropout},
+            family="scalearn",
+        )
+        for name, display, vector, shared, dropout in (
+            ("scalearn", "ScaLearn", True, False, 0.3),
+            ("scalearn_uniform", "ScaLearnUniform", False, False, 0.3),
+            ("scalearn_pp", "ScaLearn++", True, True, 0.3),
+            # 8 parameters for GLUE: the paper trains this one without dropout
+            ("scalearn_uniform_pp", "ScaLearnUniform++", False, True, 0.0),
+        )
+    ),
+)
+
+METHODS: Mapping[str, Method] = MappingProxyType({m.name: m for m in _CATALOGUE})
+
+# Systems of the paper's tables that no entry builds yet (reference CSV 'system' names).
+NOT_YET_BUILT: tuple[str, ...] = ("ProPETL", "ProPETL-m", "HyperFormer", "HyperFormer++")
+
+# The stage-one method whose adapters stage two scales, unless a sweep's ``sources`` says otherwise.
+DEFAULT_SOURCE_METHOD = "adapter"
+# The methods of the paper's headline claim: ScaLearn's transfer layer against AdapterFusion's.
+HEADLINE, HEADLINE_BASELINE = "scalearn", "adapter_fusion"
+
+
+def get_method(name: str) -> Method:
+    """The entry called ``name``; KeyError names the known ones."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)}") from None
+
+
+def methods_of_kind(kind: Kind | str) -> list[str]:
+    """Names of the methods of one kind, in the paper's order."""
+    return [m.name for m in _CATALOGUE if m.kind == Kind(kind)]
+
+
+def by_display(display: str) -> Method | None:
+    """The entry the paper's tables call ``display``, if any."""
+    for m in _CATALOGUE:
+        if m.display == display:
+            return m
+    return None

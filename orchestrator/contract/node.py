@@ -1,0 +1,163 @@
+"""The node as a trainer receives it, its data and its sources; the states a node goes through."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import Enum
+from typing import Any
+
+from orchestrator.contract.hparams import HParams
+from orchestrator.contract.methods import Kind
+
+
+class NodeStatus(str, Enum):
+    """Where a node of a run stands; the finished ones are also result rows' ``status``."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    BLOCKED = "blocked"  # a dependency failed
+    CACHED = "cached"  # committed in the store before the run started
+    PRUNED = "pruned"  # a search sample its pruner stopped
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The order progress lines and summaries show the states in.
+STATUS_ORDER = (
+    NodeStatus.PENDING,
+    NodeStatus.RUNNING,
+    NodeStatus.DONE,
+    NodeStatus.FAILED,
+    NodeStatus.BLOCKED,
+    NodeStatus.CACHED,
+)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where one task's data comes from, and how its train (and dev) split is cut down.
+
+    ``source`` is "hub" (``repo``, ``config``, ``revision``), "local" (``dir``) or "synthetic"
+    (``seed``, ``n_train``, ``n_test``). ``train_limit`` keeps at most that many train rows and
+    ``k`` exactly that many (few-shot); ``dev_limit`` keeps the first dev rows.
+    """
+
+    source: str
+    dir: str | None = None
+    repo: str | None = None
+    config: str | None = None
+    revision: str | None = None
+    seed: int | None = None
+    n_train: int | None = None
+    n_test: int | None = None
+    train_limit: int | None = None
+    k: int | None = None
+    dev_limit: int | None = None
+    sample_seed: int | None = None
+
+    @classmethod
+    def from_dict(cls, values: dict) -> DataSpec:
+        """From the planner's dict; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown data keys {unknown}; known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        """The keys that are set (what loaders and cache keys read)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A source adapter of a transfer node: its node, its task and, in a trial, its files."""
+
+    node_id: str
+    task: str
+    path: str | None = None  # a local folder with the committed payload, filled by the trial
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One training run, as a trainer receives it: everything that determines its output."""
+
+    id: str
+    kind: Kind
+    method: str
+    benchmark: str
+    task: str | None  # None for joint nodes
+    tasks: tuple[str, ...]  # joint: its tasks; transfer: its sources' tasks; stl: (task,)
+    seed: int
+    backbone: str
+    hparams: HParams
+    data: dict[str, DataSpec]  # task -> data, for every task in ``tasks``
+    sources: tuple[SourceRef, ...] = ()  # transfer: the frozen adapters, in ``tasks`` order
+    simulated: bool = False
+    resources: dict = field(default_factory=dict)  # {"cpu": n, "gpu": g} one trial asks for
+    cost: float = 0.0  # the cost model's seconds on one reference GPU
+    search: dict | None = None  # search nodes: group, role, index
+
+    @property
+    def label(self) -> str:
+        """A short human name: method, task or benchmark, seed."""
+        return f"{self.method}/{self.task or self.benchmark}/s{self.seed}"
+
+    @property
+    def scored_tasks(self) -> list[str]:
+        """The tasks the node reports a result for: every task of a joint node, else its own."""
+        return list(self.tasks) if self.kind == Kind.JOINT else [str(self.task)]
+
+    def data_for(self, task: str) -> DataSpec:
+        """The data of ``task``; KeyError names the tasks the node has data for."""
+        try:
+            return self.data[task]
+        except KeyError:
+            raise KeyError(
+                f"node {self.id}: no data for {task!r}; has {sorted(self.data)}"
+            ) from None
+
+    def with_source_paths(self, paths: dict[str, str]) -> NodeSpec:
+        """The node with each source's local payload folder filled in."""
+        return replace(self, sources=tuple(replace(s, path=paths[s.node_id]) for s in self.sources))
+
+    def with_hparams(self, values: dict) -> NodeSpec:
+        """The node with other hyperparameter values (a search's choice)."""
+        return replace(self, hparams=HParams.from_dict({**self.hparams.to_dict(), **values}))
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data (the store's ``node.json``)."""
+        out = asdict(self)
+        out["kind"] = self.kind.value
+        out["tasks"] = list(self.tasks)
+        out["hparams"] = self.hparams.to_dict()
+        out["data"] = {t: d.to_dict() for t, d in self.data.items()}
+        out["sources"] = [asdict(s) for s in self.sources]
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> NodeSpec:
+        """The node from ``to_dict``'s data."""
+        v = dict(values)
+        v["kind"] = Kind(v["kind"])
+        v["tasks"] = tuple(v["tasks"])
+        v["hparams"] = HParams.from_dict(v["hparams"])
+        v["data"] = {t: DataSpec.from_dict(d) for t, d in v["data"].items()}
+        v["sources"] = tuple(SourceRef(**s) for s in v.get("sources") or ())
+        return cls(**v)
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """What every trial of one run shares: where it writes, and how it trains."""
+
+    store: str
+    results: str
+    sweep: str
+    run_id: str
+    simulate: bool = False
+    speed: float = 1.0  # simulated runs: durations divided by this
+    fail: str | None = None  # simulated runs: a glob of nodes that fail on purpose

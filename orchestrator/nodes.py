@@ -1,0 +1,254 @@
+"""Nodes: one training run each, identified by a hash of everything that determines its output.
+
+``NodeFactory`` makes the nodes of one sweep (``orchestrator.plan`` and
+``orchestrator.fewshot_plan`` decide which); ``Node.spec`` turns a planned node into the typed
+``NodeSpec`` a trainer receives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from orchestrator.contract.hparams import HParams, identity_hparams
+from orchestrator.contract.methods import METHODS, Kind
+from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef
+from orchestrator.cost_model import node_cost
+from orchestrator.data_identity import data_identity, resolve_data
+from orchestrator.hpsearch.spec import group_id
+from orchestrator.sweep.spec import SweepSpec
+
+ID_HASH_CHARS = 20
+
+
+@dataclass
+class Node:
+    """One training run of a sweep, as the planner sees it."""
+
+    id: str
+    kind: Kind
+    method: str
+    benchmark: str
+    task: str | None
+    tasks: list[str]
+    seed: int
+    backbone: str
+    hparams: dict  # resolved; a search's keys are None until the search chooses them
+    data: dict  # task -> resolved data spec
+    deps: list[str] = field(default_factory=list)  # nodes that must finish first
+    sources: list[str] = field(default_factory=list)  # transfer: source adapters, task order
+    resources: dict = field(default_factory=dict)
+    cost: float = 0.0
+    simulated: bool = False
+    cached: bool = False
+    # Search nodes: {"group", "role": "sample" | "best", "index" (samples), "spec", "keys"}
+    search: dict | None = None
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON."""
+        out = asdict(self)
+        out["kind"] = self.kind.value
+        return out
+
+    @property
+    def label(self) -> str:
+        """A short human name: method, task or benchmark, seed."""
+        return f"{self.method}/{self.task or self.benchmark}/s{self.seed}"
+
+    def spec(self, hparams: dict | None = None) -> NodeSpec:
+        """The node as a trainer receives it; ``hparams``: the values it trains with (a search's
+        choice filled in), default its own."""
+        values = self.hparams if hparams is None else hparams
+        search = None
+        if self.search:
+            search = {k: v for k, v in self.search.items() if k in ("group", "role", "index")}
+        return NodeSpec(
+            id=self.id,
+            kind=self.kind,
+            method=self.method,
+            benchmark=self.benchmark,
+            task=self.task,
+            tasks=tuple(self.tasks),
+            seed=self.seed,
+            backbone=self.backbone,
+            hparams=HParams.from_dict(values),
+            data={t: DataSpec.from_dict(d) for t, d in self.data.items()},
+            # a transfer node's sources follow its tasks, one adapter per task
+            sources=tuple(
+                SourceRef(node_id, task)
+                for node_id, task in zip(self.sources, self.tasks, strict=self.kind == Kind.TRANSFER)
+            ),
+            simulated=self.simulated,
+            resources=dict(self.resources),
+            cost=self.cost,
+            search=search,
+        )
+
+
+@dataclass
+class Plan:
+    """The nodes of a sweep in dependency order (dependencies before dependents)."""
+
+    sweep: str
+    nodes: list[Node]
+
+    def by_id(self) -> dict[str, Node]:
+        """Nodes keyed by id."""
+        return {n.id: n for n in self.nodes}
+
+    def to_dict(self) -> dict:
+        """The plan as ``plan --json`` prints it."""
+        keys = ("id", "method", "benchmark", "task", "seed", "backbone", "deps", "resources")
+        nodes = []
+        for n in self.nodes:
+            d = {"kind": n.kind.value, **{k: getattr(n, k) for k in keys}}
+            d["hparams"] = n.hparams
+            d["cached"] = n.cached
+            d["tasks"] = n.tasks
+            d["cost_s"] = round(n.cost, 1)
+            if n.search:
+                d["search"] = {k: v for k, v in n.search.items() if k != "spec"}
+            nodes.append(d)
+        return {"sweep": self.sweep, "nodes": nodes}
+
+
+def node_id(method: str, label: str, seed: int, identity: dict) -> str:
+    """A content hash of everything that determines a node's output, readable at a glance."""
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:ID_HASH_CHARS]
+    return f"{method}-{label}-s{seed}-{digest}"
+
+
+class NodeFactory:
+    """Makes the nodes of one sweep: resolved hyperparameters, data, identity, cost."""
+
+    def __init__(self, spec: SweepSpec, simulated: bool):
+        self.spec, self.simulated = spec, simulated
+
+    def node(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        seed: int,
+        deps: list[str],
+        *,
+        search: dict | None = None,
+        sources: list[str] | None = None,
+        hparams: dict | None = None,
+    ) -> Node:
+        """The node of ``method`` on ``task`` (or a joint node's ``tasks``) with ``seed``.
+
+        ``hparams`` replaces the sweep's resolution (few-shot and source nodes resolve their own);
+        ``sources`` are a transfer node's source adapters when its ``deps`` hold more (a search's
+        samples).
+        """
+        spec = self.spec
+        kind = METHODS[method].kind
+        resolved = spec.hparams(method, benchmark, task) if hparams is None else hparams
+        costed = resolved
+        if search:
+            # searched values are chosen at run time; the search's definition stands in for them
+            resolved = {k: (None if k in search["keys"] else v) for k, v in resolved.items()}
+        bench = spec.benchmarks[benchmark]
+        data = {t: resolve_data(t, bench.data[t]) for t in tasks}
+        identity = {
+            "kind": kind.value,
+            "method": method,
+            # A stage-one node is the same run whichever benchmark lists its task (SuperGLUE's RTE
+            # is GLUE's), so the benchmark enters the identity only through multi-task nodes' tasks.
+            "task": task,
+            "tasks": tasks if kind != Kind.STL else None,
+            "seed": seed,
+            "backbone": spec.backbone,
+            "hparams": identity_hparams(resolved),
+            "data": {t: data_identity(d) for t, d in data.items()},
+            "deps": deps,
+            "simulated": self.simulated,
+        }
+        label = task or benchmark
+        if search:
+            identity["search"] = {k: v for k, v in search.items() if k != "spec"}
+            if search["role"] == "sample":
+                label = f"{label}-search{search['index']}"
+        return Node(
+            id=node_id(method, label, seed, identity),
+            kind=kind,
+            method=method,
+            benchmark=benchmark,
+            task=task,
+            tasks=tasks,
+            seed=seed,
+            backbone=spec.backbone,
+            hparams=resolved,
+            data=data,
+            deps=list(deps),
+            sources=list(deps if sources is None else sources) if kind == Kind.TRANSFER else [],
+            resources=spec.method_resources(method),
+            cost=node_cost(method, spec.backbone, tasks, costed),
+            simulated=self.simulated,
+            search=search,
+        )
+
+    def with_search(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        seed: int,
+        deps: list[str],
+    ) -> list[Node]:
+        """The node of (method, task, seed), preceded by its search's sample nodes if it has one.
+
+        The last node returned is the seed node; with a search it depends on every sample.
+        """
+        spec = self.spec
+        search = spec.search_for(method, benchmark, task)
+        if search is None:
+            return [self.node(method, benchmark, task, tasks, seed, deps)]
+        base = spec.hparams(method, benchmark, task)
+        keys = sorted(search.space)
+        gid = group_id(
+            {
+                "method": method,
+                "task": task,
+                "tasks": tasks,
+                "backbone": spec.backbone,
+                "hparams": identity_hparams({k: v for k, v in base.items() if k not in keys}),
+                "data": {
+                    t: data_identity(resolve_data(t, spec.benchmarks[benchmark].data[t]))
+                    for t in tasks
+                },
+                "deps": deps,
+                "search": search.to_dict(),
+                "simulated": self.simulated,
+            }
+        )
+        info = {"group": gid, "spec": search.to_dict(), "keys": keys}
+        samples = [
+            self.node(
+                method,
+                benchmark,
+                task,
+                tasks,
+                s,
+                deps,
+                search={**info, "role": "sample", "index": i},
+            )
+            for i in range(search.samples)
+            for s in search.seeds
+        ]
+        best = self.node(
+            method,
+            benchmark,
+            task,
+            tasks,
+            seed,
+            [*deps, *(n.id for n in samples)],
+            search={**info, "role": "best"},
+            sources=deps,
+        )
+        return [*samples, best]

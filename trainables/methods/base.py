@@ -1,0 +1,88 @@
+"""What a method's implementation provides to ``NodeModel``, and helpers several methods share."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from orchestrator.contract.methods import Method, get_method
+
+if TYPE_CHECKING:
+    from trainables.models import NodeModel
+
+ADAPTER_DIR = "adapter"  # a payload's adapter in the adapters library's own format
+
+
+class MethodImpl:
+    """One method's part of a node's model. Subclasses override what differs from these defaults.
+
+    The order ``NodeModel`` calls them in: ``setup`` (before heads exist), heads are added, then
+    ``set_trainable``; per step ``extra_loss``; ``save`` / ``load_tensors`` for the payload.
+    """
+
+    def __init__(self, entry: Method):
+        self.entry = entry
+        self.options = dict(entry.options)
+
+    def setup(self, node: NodeModel) -> None:
+        """Add what the method adds to ``node.model`` (adapters, a transfer layer)."""
+
+    def set_trainable(self, node: NodeModel) -> None:
+        """Mark what trains (heads are made trainable after this, by ``NodeModel``)."""
+        raise NotImplementedError
+
+    def extra_loss(self, node: NodeModel) -> torch.Tensor | None:
+        """A term added to the training loss (e.g. a regulariser); None for most methods."""
+        return None
+
+    def transfer_parameters(self, node: NodeModel) -> dict[str, nn.Parameter]:
+        """The transfer layer's parameters by state-dict name; {} for methods without one."""
+        return {}
+
+    def save(self, node: NodeModel, out_dir: str) -> list[str]:
+        """Write the method's files into ``out_dir``; returns their names."""
+        return []
+
+    def load_tensors(self, node: NodeModel, out_dir: str) -> dict[str, torch.Tensor]:
+        """The method's saved tensors, by the names ``node.model`` knows them."""
+        return {}
+
+    def summary(self, node: NodeModel) -> dict:
+        """What a result row's ``extra.transfer`` shows of the trained method (learned omegas)."""
+        return {}
+
+    def use_fused(self, node: NodeModel, enabled: bool) -> None:
+        """Pick a faster path over the sources where the method has one (else nothing)."""
+
+
+def implementation(method: str) -> MethodImpl:
+    """The catalogue's implementation of ``method``, ready to set up a model."""
+    entry = get_method(method)
+    module, _, name = entry.implementation.partition(":")
+    return getattr(importlib.import_module(module), name)(entry)
+
+
+def load_sources(node: NodeModel) -> list[str]:
+    """Load the node's frozen source adapters (a fresh ``seq_bn`` for a source without a payload,
+    as parameter counts use); returns their names in order."""
+    from adapters import SeqBnConfig
+
+    for name, payload in node.sources:
+        if payload is None:
+            node.model.add_adapter(name, config=SeqBnConfig())
+        else:
+            path = os.path.join(payload, ADAPTER_DIR)
+            node.model.load_adapter(path, load_as=name, with_head=False, use_safetensors=True)
+    return [name for name, _ in node.sources]
+
+
+def fusion_parameters(node: NodeModel) -> dict[str, nn.Parameter]:
+    """Parameters of the node's fusion layer (``Fuse`` of its sources), by state-dict name."""
+    if node.fusion_name is None:
+        return {}
+    marker = f".adapter_fusion_layer.{node.fusion_name}."
+    return {n: p for n, p in node.model.named_parameters() if marker in n}
