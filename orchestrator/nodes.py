@@ -77,7 +77,9 @@ class Node:
             # a transfer node's sources follow its tasks, one adapter per task
             sources=tuple(
                 SourceRef(node_id, task)
-                for node_id, task in zip(self.sources, self.tasks, strict=self.kind == Kind.TRANSFER)
+                for node_id, task in zip(
+                    self.sources, self.tasks, strict=self.kind == Kind.TRANSFER
+                )
             ),
             simulated=self.simulated,
             resources=dict(self.resources),

@@ -24,7 +24,7 @@ _VERSION = "bpe-v2"  # bump when the training recipe changes so old cache files 
 
 def cache_dir() -> Path:
     """Where trained tokenizers are kept."""
-    return Path(os.environ.get("SCALEARN_CACHE", Path.home() / ".cache" / "scalearn"))
+    return Path(os.environ.get("SCALEARN_CACHE", Path.home() / ".cache/scalearn"))
 
 
 def uses_trained_tokenizer(backbone: str) -> bool:

@@ -31,8 +31,10 @@ class Legal:
 
     def describe(self) -> str:
         """What a legal value is, in words (error messages, the README's reference)."""
-        if self.choices:
+        if len(self.choices) == 2:
             text = " or ".join(repr(c) for c in self.choices)
+        elif self.choices:
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
         elif self.kind is bool:
             text = "true or false"
         else:
@@ -294,3 +296,25 @@ def identity_hparams(resolved: dict) -> dict:
         for k, v in resolved.items()
         if k not in FIELDS or FIELDS[k].always_in_id or v != FIELDS[k].default
     }
+
+
+def reference_table() -> list[str]:
+    """The README's reference of every sweep key, as Markdown table lines (a test keeps the
+    README equal to it)."""
+    lines = ["| key | default | legal values | meaning |", "|---|---|---|---|"]
+    for name in SWEEP_KEYS:
+        f = FIELDS[name]
+        lines.append(f"| `{name}` | `{_yaml(f.default)}` | {f.legal.describe()} | {f.doc} |")
+    return lines
+
+
+def _yaml(value: Any) -> str:
+    """A value as a sweep file writes it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = f"{value:.1e}" if value and abs(value) < 1e-2 else repr(value)
+        return text.replace("e-0", "e-")
+    return str(value)

@@ -113,8 +113,9 @@ def _scalearn(vector: bool, shared: bool) -> Formula:
 
 
 def _adapter_fusion(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
-    # "dynamic": query, key and value projections of the hidden size, with biases, per layer
-    return a.layers * 3 * (a.hidden * a.hidden + a.hidden)
+    # "dynamic": query and key projections of the hidden size with biases, and a value
+    # projection without, per layer
+    return a.layers * (3 * a.hidden * a.hidden + 2 * a.hidden)
 
 
 _JOINT = {"warmup_ratio": 0.1, "patience": 10}

@@ -29,8 +29,8 @@ from orchestrator.store.base import ATTEMPTS, CLAIM, MARKER
 def payload(tmp_path, name: str, content: str) -> str:
     """A payload folder: a file in a subfolder and a JSON file, both holding ``content``."""
     d = tmp_path / name
-    (d / "adapter").mkdir(parents=True)
-    (d / "adapter" / "weights.bin").write_text(content)
+    (d / "weights").mkdir(parents=True)
+    (d / "weights" / "weights.bin").write_text(content)
     (d / "rows.json").write_text(json.dumps({"v": content}))
     return str(d)
 
@@ -45,7 +45,7 @@ class StoreContract:
         assert store.read_json("n1", "rows.json") == {"v": "A"}
         assert store.committed_ids() == ["n1"]
         local = store.fetch("n1", cache_dir=str(tmp_path / "cache"))
-        assert open(f"{local}/adapter/weights.bin").read() == "A"
+        assert open(f"{local}/weights/weights.bin").read() == "A"
 
     def test_a_committed_entry_never_changes(self, store, tmp_path):
         first = store.commit("n1", payload(tmp_path, "p1", "A"))
@@ -93,7 +93,7 @@ class StoreContract:
         final = store.record("n4")
         assert final is not None
         value = store.read_json("n4", "rows.json")["v"]
-        weights = open(f"{store.fetch('n4', str(tmp_path / 'c'))}/adapter/weights.bin").read()
+        weights = open(f"{store.fetch('n4', str(tmp_path / 'c'))}/weights/weights.bin").read()
         assert value == weights, "an entry never mixes files of two attempts"
         infos = store.fs.get_file_info(pafs.FileSelector(f"{store.root}/n4/{ATTEMPTS}"))
         assert [i.base_name for i in infos] == [final["attempt"]], "losers remove their attempts"
