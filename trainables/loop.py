@@ -47,24 +47,27 @@ MODEL_FILE, BEST_FILE, TRAINER_FILE, STATE_FILE = (
 )
 
 
+_D = HParams()  # the defaults are the hyperparameters' own: one definition
+
+
 @dataclass
 class LoopSettings:
     """What the loop reads from a node's hyperparameters (``HParams`` documents each)."""
 
-    lr: float
-    epochs: int = 30
-    batch_size: int = 32
-    warmup_ratio: float = 0.0
-    weight_decay: float = 0.0
-    patience: int | None = None  # rounds without improvement before stopping; None: never stop
-    select: str = "loss"  # "loss" (lower dev loss) or "score" (higher dev score)
-    max_steps: int | None = None  # step budget (joint/few-shot); rounds are then eval_every steps
-    eval_every: int | None = None  # steps per round when max_steps is set (default: one epoch)
-    max_grad_norm: float | None = 1.0  # as the reference code's Hugging Face Trainer
-    group_by_length: bool = True  # batches of similar length: less padding, same randomness
-    eval_batch_size: int | None = None
+    lr: float = _D.lr
+    epochs: int = _D.epochs
+    batch_size: int = _D.batch_size
+    warmup_ratio: float = _D.warmup_ratio
+    weight_decay: float = _D.weight_decay
+    patience: int | None = _D.patience  # rounds without improvement before stopping; None: never
+    select: str = _D.select  # "loss" (lower dev loss) or "score" (higher dev score)
+    max_steps: int | None = _D.max_steps  # step budget; rounds are then eval_every steps
+    eval_every: int | None = _D.eval_every  # steps per round with max_steps (default: an epoch)
+    max_grad_norm: float | None = _D.max_grad_norm  # as the reference code's Trainer
+    group_by_length: bool = _D.group_by_length  # batches of similar length: less padding
+    eval_batch_size: int | None = _D.eval_batch_size
     pad_to: int | None = None  # pad every batch to this length (reference setup); None: dynamic
-    precision: str = "bf16"  # GPU autocast: bf16, fp16 (with loss scaling) or fp32; CPU: fp32
+    precision: str = _D.precision  # GPU autocast: bf16, fp16 (with loss scaling) or fp32
     seed: int = 0
 
     @classmethod
