@@ -184,11 +184,15 @@ def run_sweep(
     num_cpus: int | None = None,
     simulate_failures: str | None = None,
     reuse_actors: bool | None = None,
+    min_nodes: int = 0,
+    min_nodes_timeout: float = 600.0,
 ) -> RunSummary:
     """Plan the sweep, skip what the store holds, run the rest on Ray Tune; returns a summary.
 
     ``reuse_actors``: None decides by ``may_reuse_processes``; False starts every trial in a fresh
     process (seconds more per trial); True reuses processes even on shared GPUs.
+    ``min_nodes``: wait (up to ``min_nodes_timeout`` s) until the cluster has this many Ray nodes,
+    for a batch job whose workers start beside the driver (``orchestrator.cluster``).
     """
     started = time.time()
     results, store_uri = _absolute(results), _absolute(store_uri)
@@ -225,6 +229,10 @@ def run_sweep(
 
         prepare(spec.backbone)  # once here, not in every trial that starts at the same moment
     own_instance = init_ray(address, verbose=verbose, num_cpus=num_cpus)
+    from orchestrator.cluster import alive_nodes, describe, wait_for_nodes
+
+    found = wait_for_nodes(min_nodes, min_nodes_timeout) if min_nodes else alive_nodes()
+    print(f"cluster: {describe(found)}", file=sys.stderr, flush=True)
     has_gpu = ray.cluster_resources().get("GPU", 0) > 0
     nodes = {}
     for n in plan.nodes:

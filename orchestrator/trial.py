@@ -14,6 +14,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+from orchestrator.cluster import where
 from orchestrator.results import has_rows, record_training, write_node_rows
 from orchestrator.store import ArtifactStore
 
@@ -206,6 +207,7 @@ def _train_and_commit(node: dict, store: ArtifactStore, settings: dict, tune) ->
                 "finished_at": time.time(),
                 "resumed": resume_dir is not None,
                 "pid": os.getpid(),
+                **where(),
             },
         )
         with open(os.path.join(out_dir, NODE_FILE), "w") as f:
