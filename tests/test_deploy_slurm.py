@@ -1,6 +1,6 @@
 """deploy/slurm/scalearn.sbatch: well-formed, the documented Ray-on-SLURM pattern, refusing to start
 without its settings; and the pieces of benchmarks/slurm_rehearsal.py that read a rehearsal's
-outcome. The rehearsal itself (a real SLURM cluster, about a minute and a half) runs in .ci/run."""
+outcome. The rehearsal itself (a real SLURM cluster, about a minute) runs in .ci/run."""
 
 from __future__ import annotations
 
