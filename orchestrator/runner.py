@@ -94,14 +94,20 @@ def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = 
 
 
 def _cluster_to_join() -> str | None:
-    """The cluster ``ray.init()`` would join without an address (RAY_ADDRESS, else the last
-    ``ray start`` of this machine), or None when it would start a local instance."""
-    from ray._private.services import canonicalize_bootstrap_address
+    """The cluster ``ray.init()`` would join without an address, or None when it would start a
+    local instance: RAY_ADDRESS, else the last ``ray start`` of this machine while its GCS still
+    runs (a cluster killed without ``ray stop``, e.g. a cancelled batch job, leaves its address
+    file behind; joining it would fail, so a local instance starts instead)."""
+    from ray._private import services, utils
 
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
     try:
-        return canonicalize_bootstrap_address(None)
-    except ConnectionError:
+        address = utils.read_ray_address()
+        running = services.find_gcs_addresses()
+    except Exception:  # Ray's lookup helpers are internal: never let them stop a run
         return None
+    return address if address and address in running else None
 
 
 def prepare_run(
@@ -247,8 +253,14 @@ def build_tuner(
     verbose: bool,
     num_cpus: int | None,
     reuse_actors: bool | None,
+    min_nodes: int = 0,
+    min_nodes_timeout: float = 600.0,
 ) -> TunerSetup:
-    """Join or start Ray and wire the run's plan into one Ray Tune experiment."""
+    """Join or start Ray and wire the run's plan into one Ray Tune experiment.
+
+    ``min_nodes``: wait (up to ``min_nodes_timeout`` s) until the cluster has this many Ray nodes,
+    for a batch job whose workers start beside the driver (``orchestrator.cluster``).
+    """
     from dataclasses import replace
 
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(DEFAULT_MAX_PENDING))
@@ -267,6 +279,10 @@ def build_tuner(
 
         prepare(run.spec.backbone)  # once here, not in every trial that starts at the same moment
     own_instance = init_ray(address, verbose=verbose, num_cpus=num_cpus)
+    from orchestrator.cluster import alive_nodes, describe, wait_for_nodes
+
+    found = wait_for_nodes(min_nodes, min_nodes_timeout) if min_nodes else alive_nodes()
+    print(f"cluster: {describe(found)}", file=sys.stderr, flush=True)
     has_gpu = ray.cluster_resources().get("GPU", 0) > 0
     # a CPU-only cluster runs everything on CPUs
     nodes = {
@@ -392,11 +408,14 @@ def run_sweep(
     num_cpus: int | None = None,
     simulate_failures: str | None = None,
     reuse_actors: bool | None = None,
+    min_nodes: int = 0,
+    min_nodes_timeout: float = 600.0,
 ) -> RunSummary:
     """Plan the sweep, skip what the store holds, run the rest on Ray Tune; returns a summary.
 
     ``reuse_actors``: None decides by ``may_reuse_processes``; False starts every trial in a fresh
-    process (seconds more per trial); True reuses processes even on shared GPUs.
+    process (seconds more per trial); True reuses processes even on shared GPUs. ``min_nodes``:
+    see ``build_tuner``.
     """
     run = prepare_run(spec, results, store_uri, simulate, speed, simulate_failures)
     print(
@@ -412,7 +431,7 @@ def run_sweep(
             {NodeStatus.CACHED.value: len(run.cached)},
             wall_s=time.time() - run.started,
         )
-    setup = build_tuner(run, address, verbose, num_cpus, reuse_actors)
+    setup = build_tuner(run, address, verbose, num_cpus, reuse_actors, min_nodes, min_nodes_timeout)
     setup.tuner.fit()
     setup.progress.line(force=True)
     return record_outcomes(run, setup)

@@ -14,6 +14,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+from orchestrator.cluster import where
 from orchestrator.contract.node import NodeSpec, TrialSettings
 from orchestrator.contract.rows import ResultRow, TaskResult
 from orchestrator.contract.trainer import Trainer
@@ -154,6 +155,7 @@ def train_and_commit(node: NodeSpec, store: ArtifactStore, settings: TrialSettin
                 "finished_at": time.time(),
                 "resumed": resume_dir is not None,
                 "pid": os.getpid(),
+                **where(),
             },
         )
         _write_node_files(out_dir, node, results, started_at, settings.run_id)

@@ -42,14 +42,28 @@ def add_parser(sub) -> None:
         help="start every trial in a new process, also where a finished trial's process could "
         "serve the next (a local instance without shared GPUs); seconds slower per trial",
     )
+    p.add_argument(
+        "--min-nodes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="wait until the cluster has N Ray nodes before starting (a batch job whose workers "
+        "start beside the driver: deploy/slurm, deploy/k8s); exit status 1 if they do not come",
+    )
+    p.add_argument(
+        "--min-nodes-timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="with --min-nodes: seconds to wait (default 600)",
+    )
     p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
 
 
-def main(args) -> int:
-    spec = load_spec(args.sweep)
+def _run(args, spec):
     from orchestrator.runner import run_sweep
 
-    summary = run_sweep(
+    return run_sweep(
         spec,
         results=args.results,
         store_uri=args.store,
@@ -60,7 +74,20 @@ def main(args) -> int:
         num_cpus=args.num_cpus,
         simulate_failures=args.simulate_failures,
         reuse_actors=False if args.fresh_actors else None,
+        min_nodes=args.min_nodes,
+        min_nodes_timeout=args.min_nodes_timeout,
     )
+
+
+def main(args) -> int:
+    spec = load_spec(args.sweep)
+    from orchestrator.cluster import MissingNodes
+
+    try:
+        summary = _run(args, spec)
+    except MissingNodes as e:  # --min-nodes: the cluster did not come up whole
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     c = summary.counts
     print(
         f"\nrun {summary.run_id} of {summary.sweep} finished in {summary.wall_s:.0f}s: "
