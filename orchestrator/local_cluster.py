@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,14 +134,80 @@ class LocalCluster:
         return pid
 
     def stop(self) -> None:
-        """Stop the cluster (``ray stop --force``: every Ray process of this machine's user)."""
-        subprocess.run(
-            [*RAY_CLI, "stop", "--force"], capture_output=True, timeout=120, env=cluster_env()
-        )
-        time.sleep(1)
+        """Stop this cluster's processes and only them (other Ray instances on the machine, a
+        sweep's private one or another rehearsal, go on): everything of its session folder,
+        children first."""
+        session = self._session_dir()
+        if session is None:
+            return
+        procs = _processes()
+        roots = {pid for pid, (_, cmd) in procs.items() if session.encode() in cmd}
+        doomed = _with_descendants(roots, procs)
+        for sig, grace in ((signal.SIGTERM, 3), (signal.SIGKILL, 10)):
+            for pid in sorted(doomed, reverse=True):
+                try:
+                    os.kill(pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            deadline = time.time() + grace
+            while time.time() < deadline and any(_exists(p) for p in doomed):
+                time.sleep(0.2)
+        address_file = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+        try:
+            if address_file.read_text().strip().endswith(f":{self.port}"):
+                address_file.unlink()
+        except OSError:
+            pass
+
+    def _session_dir(self) -> str | None:
+        """The session folder of this cluster's GCS (``--log_dir=<session>/logs``)."""
+        flag = f"--gcs_server_port={self.port}".encode()
+        for _, cmd in _processes().values():
+            args = cmd.split(b"\0")
+            if args and args[0].endswith(b"gcs_server") and flag in args:
+                for a in args:
+                    if a.startswith(b"--log_dir="):
+                        return os.path.dirname(a.split(b"=", 1)[1].decode().rstrip("/"))
+        return None
 
     def __enter__(self) -> LocalCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _processes() -> dict[int, tuple[int, bytes]]:
+    """pid -> (parent pid, command line) of every process (read from /proc: Linux)."""
+    out = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            out[int(proc.name)] = (parent, (proc / "cmdline").read_bytes())
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def _with_descendants(roots: set[int], procs: dict[int, tuple[int, bytes]]) -> set[int]:
+    found, frontier = set(roots), set(roots)
+    while frontier:
+        frontier = {pid for pid, (parent, _) in procs.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie still answers; it is gone for our purpose
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
