@@ -95,30 +95,57 @@ def clear_cache() -> None:
 
 def encode_examples(task: str, examples: list[dict], tokenizer, max_length: int) -> EncodedSplit:
     """Tokenise examples {"text_a", "text_b" | None, "label"} (or "choices") of ``task``."""
-    problem_type = get_task(task).problem_type
+    spec = get_task(task)
     labels = [ex["label"] for ex in examples]
     if examples and "choices" in examples[0]:
         input_ids = [
-            _encode_pairs(tokenizer, [ex["text_a"]] * len(ex["choices"]), ex["choices"], max_length)
+            _encode_pairs(
+                tokenizer,
+                [ex["text_a"]] * len(ex["choices"]),
+                ex["choices"],
+                max_length,
+                spec.truncation,
+            )
             for ex in examples
         ]
     else:
         firsts = [ex["text_a"] for ex in examples]
         seconds = [ex.get("text_b") for ex in examples]
-        input_ids = _encode_pairs(tokenizer, firsts, seconds, max_length)
-    return EncodedSplit(task, problem_type, input_ids, labels, _lengths(input_ids))
+        input_ids = _encode_pairs(tokenizer, firsts, seconds, max_length, spec.truncation)
+    return EncodedSplit(task, spec.problem_type, input_ids, labels, _lengths(input_ids))
 
 
-def _encode_pairs(tokenizer, firsts: list[str], seconds: list, max_length: int) -> list[list[int]]:
+def _encode_pairs(
+    tokenizer, firsts: list[str], seconds: list, max_length: int, truncation: str = "longest_first"
+) -> list[list[int]]:
+    """Token ids of single texts or pairs; pairs are cut by ``truncation`` (ReCoRD: the first
+    text, the passage, only)."""
     if not firsts:
         return []
     if all(s is None for s in seconds):
         enc = tokenizer(firsts, truncation=True, max_length=max_length)
-    else:
-        enc = tokenizer(
-            firsts, [s or "" for s in seconds], truncation="longest_first", max_length=max_length
-        )
+        return list(enc["input_ids"])
+    seconds = [s or "" for s in seconds]
+    try:
+        enc = tokenizer(firsts, seconds, truncation=truncation, max_length=max_length)
+    except Exception:
+        if truncation == "longest_first":
+            raise
+        # a second text too long on its own cannot be kept whole: cut both for those pairs only
+        return [
+            _encode_pair(tokenizer, a, b, max_length, truncation)
+            for a, b in zip(firsts, seconds, strict=True)
+        ]
     return list(enc["input_ids"])
+
+
+def _encode_pair(tokenizer, first: str, second: str, max_length: int, truncation: str) -> list:
+    try:
+        return tokenizer(first, second, truncation=truncation, max_length=max_length)["input_ids"]
+    except Exception:
+        return tokenizer(first, second, truncation="longest_first", max_length=max_length)[
+            "input_ids"
+        ]
 
 
 def pass_batches(
@@ -128,13 +155,15 @@ def pass_batches(
     index: int,
     shuffle: bool = True,
     group_by_length: bool = False,
+    rows: int | None = None,
 ) -> list[list[int]]:
-    """The batches (example indices) of one pass over ``split``; a pure function of its arguments.
+    """The batches (example indices) of one pass over ``split`` (its first ``rows`` examples when
+    given); a pure function of its arguments.
 
     With ``group_by_length``, examples of similar length share a batch (less padding) while the
     order of batches stays random.
     """
-    order = list(range(len(split)))
+    order = list(range(len(split) if rows is None else min(rows, len(split))))
     # a string seed is hashed deterministically, and (seed, task, pass) never collide
     rng = random.Random(f"{seed}:{split.task}:{index}")
     if shuffle:
