@@ -9,7 +9,7 @@ to the minute.
 
 from __future__ import annotations
 
-from orchestrator.contract.methods import METHODS
+from orchestrator.contract.methods import METHODS, Kind
 from trainables.tasks.registry import get_task
 
 # Examples per second that one reference GPU (an A100-class card) trains with full fine-tuning of
@@ -40,16 +40,16 @@ def backbone_factor(backbone: str) -> float:
 
 def node_cost(method: str, backbone: str, tasks: list[str], hparams: dict) -> float:
     """Estimated seconds one node trains on one reference GPU."""
-    per_example = (
-        METHODS[method].cost_factor * backbone_factor(backbone) * hparams["max_length"] / 128
-    )
+    joint = METHODS[method].kind == Kind.JOINT
+    length = hparams["max_length"] or _mean_length(tasks, hparams, joint)
+    per_example = METHODS[method].cost_factor * backbone_factor(backbone) * length / 128
     per_example /= REFERENCE_EXAMPLES_PER_SECOND
     if hparams.get("max_steps"):
         train_examples = hparams["max_steps"] * hparams["batch_size"]
         evals = hparams["max_steps"] / (hparams.get("eval_every") or hparams["max_steps"])
         eval_examples = evals * sum(_eval_rows(t) for t in tasks)
     else:
-        rows = sum(_train_rows(t, hparams) for t in tasks)
+        rows = sum(_train_rows(t, hparams, joint) for t in tasks)
         train_examples = rows * hparams["epochs"]
         eval_examples = hparams["epochs"] * sum(_eval_rows(t) for t in tasks)
     work = (train_examples + eval_examples * EVAL_FACTOR) * per_example
@@ -57,10 +57,20 @@ def node_cost(method: str, backbone: str, tasks: list[str], hparams: dict) -> fl
     return work + overhead
 
 
-def _train_rows(task: str, hparams: dict) -> int:
-    rows = int(get_task(task).train_size * 0.9)
+def _train_rows(task: str, hparams: dict, joint: bool = False) -> int:
+    spec = get_task(task)
+    rows = int(spec.train_size * 0.9)
+    if joint and spec.joint_rows:
+        rows = min(rows, spec.joint_rows)
     limit = hparams.get("train_limit")
     return min(rows, limit) if limit else rows
+
+
+def _mean_length(tasks: list[str], hparams: dict, joint: bool) -> float:
+    """A joint node's tokens per example when each task keeps its own length: the mean of the
+    lengths, weighed by the rows each task is drawn from."""
+    rows = {t: max(_train_rows(t, hparams, joint), 1) for t in tasks}
+    return sum(get_task(t).max_length * n for t, n in rows.items()) / sum(rows.values())
 
 
 def _eval_rows(task: str) -> int:

@@ -18,6 +18,7 @@ from orchestrator.cost_model import node_cost
 from orchestrator.data_identity import data_identity, resolve_data
 from orchestrator.hpsearch.spec import group_id
 from orchestrator.sweep.spec import SweepSpec
+from trainables.tasks.registry import get_task
 
 ID_HASH_CHARS = 20
 
@@ -115,6 +116,29 @@ class Plan:
         return {"sweep": self.sweep, "nodes": nodes}
 
 
+def limits_train(hparams: dict) -> bool:
+    """Whether a node keeps only some train rows (a train limit or few-shot k)."""
+    return hparams.get("train_limit") is not None or hparams.get("k") is not None
+
+
+def selection_identity(hparams: dict, tasks: list[str]) -> dict:
+    """What ``select: score`` compares per scored task, where it is not what the project's first
+    version compared (the mean of every metric): STS-B's Pearson, MRPC's, QQP's and CB's
+    accuracy (the official few-shot scripts), MultiRC's F1a and ReCoRD's F1 (their scores)."""
+    if hparams.get("select") != "score":
+        return {}
+    out = {}
+    for t in tasks:
+        spec = get_task(t)
+        if spec.select_metric or spec.logged:
+            out[t] = spec.select_metric or "+".join(spec.metrics)
+    return out
+
+
+def _nonempty(key: str, value: dict) -> dict:
+    return {key: value} if value else {}
+
+
 def node_id(method: str, label: str, seed: int, identity: dict) -> str:
     """A content hash of everything that determines a node's output, readable at a glance."""
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
@@ -166,10 +190,13 @@ class NodeFactory:
             "seed": seed,
             "backbone": spec.backbone,
             "hparams": identity_hparams(resolved),
-            "data": {t: data_identity(d) for t, d in data.items()},
+            "data": {t: data_identity(d, t, limits_train(resolved)) for t, d in data.items()},
             "deps": deps,
             "simulated": self.simulated,
         }
+        selection = selection_identity(resolved, [task] if task else tasks)
+        if selection:
+            identity["selection"] = selection
         label = task or benchmark
         if search:
             identity["search"] = {k: v for k, v in search.items() if k != "spec"}
@@ -221,9 +248,12 @@ class NodeFactory:
                 "backbone": spec.backbone,
                 "hparams": identity_hparams({k: v for k, v in base.items() if k not in keys}),
                 "data": {
-                    t: data_identity(resolve_data(t, spec.benchmarks[benchmark].data[t]))
+                    t: data_identity(
+                        resolve_data(t, spec.benchmarks[benchmark].data[t]), t, limits_train(base)
+                    )
                     for t in tasks
                 },
+                **_nonempty("selection", selection_identity(base, [task] if task else tasks)),
                 "deps": deps,
                 "search": search.to_dict(),
                 "simulated": self.simulated,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+from orchestrator.contract.methods import Kind
 from orchestrator.contract.node import NodeSpec
 from orchestrator.contract.rows import TaskResult
 from orchestrator.contract.trainer import Report
@@ -63,12 +64,27 @@ def data_spec(node: NodeSpec, task: str) -> dict:
 
 
 def task_data(node: NodeSpec, task: str, tokenizer) -> TaskData:
-    """The task's encoded train/dev/test splits for this node."""
-    max_length = node.hparams.max_length or get_task(task).max_length
+    """The task's encoded train/dev/test splits for this node.
+
+    Each task of a joint node keeps its own max length unless the node sets one (SuperGLUE:
+    128, MultiRC 324, ReCoRD 256, as the official joint runs) and, in a joint node, its rows cap
+    (ReCoRD: the first 100,730 rows, weighed as 100,730).
+    """
+    info = get_task(task)
+    max_length = int(node.hparams.max_length or info.max_length)
     spec = data_spec(node, task)
-    splits = encode_task(task, spec, tokenizer, int(max_length))
+    splits = encode_task(task, spec, tokenizer, max_length)
     dev_meta, test_meta = split_meta(task, spec)  # MultiRC / ReCoRD: scored per question
-    return TaskData(task, splits["train"], splits["dev"], splits["test"], dev_meta, test_meta)
+    return TaskData(
+        task,
+        splits["train"],
+        splits["dev"],
+        splits["test"],
+        dev_meta,
+        test_meta,
+        pad_to=max_length if node.hparams.padding == "max_length" else None,
+        train_rows=info.joint_rows if node.kind == Kind.JOINT else None,
+    )
 
 
 def vocab_size(backbone: str, tokenizer) -> int | None:

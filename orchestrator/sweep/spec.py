@@ -105,8 +105,12 @@ class SweepSpec:
             if task is not None:
                 resolved.update(m.per_task.get(task, {}))
         if resolved["max_length"] is None:
+            # null is the task's own length; a joint node whose tasks differ in it keeps null,
+            # so each task keeps its own (SuperGLUE: 128, MultiRC 324, ReCoRD 256)
             tasks = [task] if task else self.benchmarks[benchmark].tasks
-            resolved["max_length"] = max(TASKS[t].max_length for t in tasks)
+            lengths = {TASKS[t].max_length for t in tasks}
+            if len(lengths) == 1:
+                resolved["max_length"] = lengths.pop()
         return resolved
 
     def search_for(self, method: str, benchmark: str, task: str | None) -> SearchSpec | None:
@@ -149,7 +153,13 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
     c = Checker()
     if not isinstance(raw, dict):
         raise SpecError(path, [f"the file must be a mapping of keys, got {show(raw)}"])
-    c.known_keys(raw, TOP_KEYS, "")
+    if hp.NUMERICS_KEY in raw:
+        c.add(
+            hp.NUMERICS_KEY,
+            "a preset of hyperparameters: put it in training (the whole sweep) or in a "
+            "method's block, e.g. training: {numerics: reference}",
+        )
+    c.known_keys({k: v for k, v in raw.items() if k != hp.NUMERICS_KEY}, TOP_KEYS, "")
     for k in ("sweep", "backbone", "benchmarks", "methods"):
         if k not in raw:
             c.add(k, "missing; a sweep needs sweep, backbone, benchmarks and methods")
