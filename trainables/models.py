@@ -19,7 +19,7 @@ from torch import nn
 from orchestrator.contract.hparams import HParams
 from orchestrator.contract.methods import METHODS, Kind, get_method
 from trainables.backbones import base_name, build_adapter_model
-from trainables.methods.base import MethodImpl, implementation
+from trainables.methods.base import MethodImpl, implementation, reads_pooler
 from trainables.tasks.registry import CLASSIFICATION, MULTILABEL, MULTIPLE_CHOICE, REGRESSION
 
 PROBLEM_TYPES = (CLASSIFICATION, REGRESSION, MULTILABEL, MULTIPLE_CHOICE)
@@ -72,10 +72,18 @@ def _check_build_args(method: str, heads: list[HeadSpec], sources) -> None:
         raise ValueError(f"method {method!r} takes no sources")
 
 
-def _add_head(model, spec: HeadSpec) -> None:
+def _add_head(model, spec: HeadSpec, hparams: HParams) -> None:
     """Adds an ``adapters`` flexible head whose loss matches the problem type."""
     if spec.problem_type == MULTIPLE_CHOICE:
-        model.add_multiple_choice_head(spec.task, num_choices=spec.num_labels)
+        if reads_pooler(spec.problem_type, hparams):
+            # RobertaForMultipleChoice, the official stage two's model: the pre-trained pooler
+            # (dense + tanh on <s>, trained only where the backbone trains), then dropout and
+            # one linear layer scoring each choice
+            model.add_multiple_choice_head(
+                spec.task, num_choices=spec.num_labels, layers=1, use_pooler=True
+            )
+        else:
+            model.add_multiple_choice_head(spec.task, num_choices=spec.num_labels)
     else:
         # num_labels=1 makes adapters' ClassificationHead use MSE (regression);
         # multilabel=True gives BCE-with-logits
@@ -153,7 +161,7 @@ class NodeModel(nn.Module):
         """The method's additions, the heads, and what trains."""
         self.impl.setup(self)
         for spec in self.heads:
-            _add_head(self.model, spec)
+            _add_head(self.model, spec, self.hparams)
         self.impl.set_trainable(self)
         for spec in self.heads:
             for p in self.model.heads[spec.task].parameters():
