@@ -97,9 +97,13 @@ def build_table(
             + ", ".join(display_name(t) for t in uneven)
             + "; cells with fewer seeds than their column show (n=...)"
         )
-    paper = _paper_cells(benches, methods, tasks) if compare_paper else None
+    paper = None
     if compare_paper and len(benches) != 1:
         notes.append("--compare-paper needs one benchmark; use --benchmark")
+    elif compare_paper:
+        backbones = sorted({str(b) for b in df["backbone"]})
+        paper, why = paper_cells(benches[0], backbones, methods, tasks, k)
+        notes.extend(why)
     return Table(benchmark, tasks, methods, mean, std, n, paper, notes)
 
 
@@ -115,19 +119,57 @@ def grid(df: pd.DataFrame, benchmark: str | None = None, split: str = "test", st
     return pd.concat({"mean": t.mean, "std": t.std}, axis=1)
 
 
-def _paper_cells(benches: list[str], methods: list[str], tasks: list[str]) -> pd.DataFrame | None:
-    if len(benches) != 1:
-        return None
+FULL_DATA = "full"  # the reference's setting of full-data results (few-shot: "k=4", ...)
+_HUB_ORG = "FacebookAI/"
+
+
+def paper_cells(
+    benchmark: str, backbones: list[str], methods: list[str], tasks: list[str], k: int | None
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """The paper's numbers beside a table of ``methods`` x ``tasks``, and notes saying what they
+    are; (None, why) where the paper has none for these results.
+
+    A paper cell is shown only where the results' backbone and setting (full data, or few-shot
+    with k) are the paper's. Its Avg. is the paper's published one when the table shows every
+    task of the benchmark, else the mean of the paper's cells over the tasks shown.
+    """
     ref = paper_reference()
-    ref = ref[ref["benchmark"] == benches[0]]
+    ref = ref[ref["benchmark"] == benchmark]
+    setting = FULL_DATA if k is None else f"k={k}"
+    settings = ref["setting"] if "setting" in ref else pd.Series(FULL_DATA, index=ref.index)
+    ref = ref[settings == setting]
+    what = "full-data results" if k is None else f"few-shot results with k = {k}"
+    if ref.empty:
+        return None, [f"--compare-paper: the paper's reference has no {what} for {benchmark}"]
+    ours = {b.removeprefix(_HUB_ORG) for b in backbones}
+    papers = sorted(set(ref["backbone"]))
+    if len(ours) != 1 or not ours <= set(papers):
+        return None, [
+            f"--compare-paper: no paper numbers, these results are on {', '.join(backbones)}; "
+            f"the paper's {benchmark} {what} are on {', '.join(papers)}"
+        ]
+    ref = ref[ref["backbone"] == ours.pop()]
     by_system = {METHODS[m].display: m for m in methods}
     by_task = {display_name(t): t for t in tasks}
-    by_task["Avg."] = "Avg."
     out = pd.DataFrame(index=methods, columns=[*tasks, "Avg."], dtype=float)
+    published = pd.Series(float("nan"), index=methods)
     for r in ref.itertuples():
-        if r.system in by_system and r.task in by_task:
+        if r.system not in by_system:
+            continue
+        if r.task == "Avg.":
+            published[by_system[r.system]] = float(r.score)
+        elif r.task in by_task:
             out.loc[by_system[r.system], by_task[r.task]] = float(r.score)
-    return out
+    paper_tasks = [t for t in BENCHMARKS.get(benchmark, ()) if display_name(t) in set(ref["task"])]
+    if set(paper_tasks) <= set(tasks):
+        out["Avg."] = published
+        return out, []
+    out["Avg."] = out[tasks].mean(axis=1, skipna=False)
+    shown = ", ".join(display_name(t) for t in tasks)
+    return out, [
+        f"paper Avg. is the mean of the paper's numbers over the {len(tasks)} tasks shown "
+        f"({shown}), not its published Avg. over all {len(paper_tasks)}"
+    ]
 
 
 def _cell(t: Table, m: str, col: str, std: bool) -> str:
