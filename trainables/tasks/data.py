@@ -116,7 +116,8 @@ def official_train_dev(task: str, examples: list[dict]) -> tuple[list[dict], lis
     Only the row order, the count and (stratified) the label ids decide the split, so it is run
     on a table of row positions and labels, the labels typed as the hub's ClassLabel. The call
     itself reads the label column row by row (``datasets`` 5): seconds for SST-2's 67k rows, paid
-    where a task is tokenised, not by trials that find it in the disk cache.
+    where a task is tokenised (and by each trial of MultiRC, whose per-question meta is rebuilt
+    from its splits), not by trials that find the task in the disk cache.
     """
     import datasets  # only where a split is made: a trial process pays for it once per task
 
