@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import HParams, identity_hparams
 from orchestrator.contract.methods import METHODS, Kind
 from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef
@@ -78,9 +79,7 @@ class Node:
             # a transfer node's sources follow its tasks, one adapter per task
             sources=tuple(
                 SourceRef(node_id, task)
-                for node_id, task in zip(
-                    self.sources, self.tasks, strict=self.kind == Kind.TRANSFER
-                )
+                for node_id, task in zip(self.sources, self.tasks, strict=self.kind.has_sources)
             ),
             simulated=self.simulated,
             resources=dict(self.resources),
@@ -178,8 +177,9 @@ class NodeFactory:
         if search:
             # searched values are chosen at run time; the search's definition stands in for them
             resolved = {k: (None if k in search["keys"] else v) for k, v in resolved.items()}
-        bench = spec.benchmarks[benchmark]
-        data = {t: resolve_data(t, bench.data[t]) for t in tasks}
+        data = {t: resolve_data(t, self._data_of(benchmark, t)) for t in tasks}
+        if task is not None and task not in data:  # a probe scores a task none of its sources has
+            data[task] = resolve_data(task, self._data_of(benchmark, task))
         identity = {
             "kind": kind.value,
             "method": method,
@@ -214,12 +214,35 @@ class NodeFactory:
             hparams=resolved,
             data=data,
             deps=list(deps),
-            sources=list(deps if sources is None else sources) if kind == Kind.TRANSFER else [],
+            sources=list(deps if sources is None else sources) if kind.has_sources else [],
             resources=spec.method_resources(method),
             cost=node_cost(method, spec.backbone, tasks, costed),
             simulated=self.simulated,
             search=search,
         )
+
+    def _data_of(self, benchmark: str, task: str) -> dict:
+        """``task``'s data spec: of ``benchmark`` if it lists the task, else of the sweep's first
+        benchmark that does (a probe's source may belong to another benchmark)."""
+        data = self.spec.benchmarks[benchmark].data
+        if task in data:
+            return data[task]
+        return self.spec.benchmarks[self.spec.benchmark_of(task)].data[task]
+
+    def stage_one_node(
+        self, task: str, seed: int, overrides: dict, benchmark: str | None = None
+    ) -> Node:
+        """The source method's full-data node of ``task``: the paper's stage-one hyperparameters
+        and ``overrides``, not the sweep's ``training`` (which is for the sweep's own runs), so it
+        is the same node, with the same id, as a full sweep's."""
+        spec = self.spec
+        resolved = hp.defaults()
+        resolved.update(METHODS[spec.source_method].defaults)
+        resolved.update(overrides)
+        if resolved["max_length"] is None:
+            resolved["max_length"] = get_task(task).max_length
+        bench = benchmark or spec.benchmark_of(task)
+        return self.node(spec.source_method, bench, task, [task], seed, [], hparams=resolved)
 
     def with_search(
         self,

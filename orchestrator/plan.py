@@ -3,7 +3,7 @@
 Per benchmark: the stage-one methods on every task and seed; the source adapters of stage two (the
 sweep's ``sources`` method with its seed, on every task) and every transfer method on every target
 and seed over all of them; the joint methods per seed. Few-shot sweeps are planned by
-``orchestrator.fewshot_plan``.
+``orchestrator.fewshot_plan``, probing sweeps by ``orchestrator.probing_plan``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from orchestrator.contract.methods import Kind, methods_of_kind
 from orchestrator.fewshot_plan import plan_fewshot
 from orchestrator.nodes import Node, NodeFactory, Plan
+from orchestrator.probing_plan import plan_probing
 from orchestrator.sweep.spec import SpecError, SweepSpec
 
 __all__ = ["Node", "Plan", "plan_sweep"]
@@ -29,6 +30,8 @@ def plan_sweep(
     committed = committed or (lambda _id: False)
     if spec.fewshot is not None:
         nodes = plan_fewshot(spec, simulate)
+    elif spec.probing is not None:
+        nodes = plan_probing(spec, simulate)
     else:
         nodes = _plan_full(spec, committed, simulate)
     for n in nodes:

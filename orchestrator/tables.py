@@ -13,7 +13,7 @@ from importlib import resources
 
 import pandas as pd
 
-from orchestrator.contract.methods import METHODS
+from orchestrator.contract.methods import METHODS, Kind
 from orchestrator.contract.node import NodeStatus
 from orchestrator.results import latest
 from trainables.tasks.registry import BENCHMARKS, display_name
@@ -62,7 +62,9 @@ def build_table(
     if not df.empty:
         # a search's samples are configurations tried, not results; its seed nodes are
         sample = df["search_role"].eq("sample") if "search_role" in df else False
-        df = df[(df["status"] == NodeStatus.DONE.value) & ~sample]
+        # probes are experiments about sources, not a method's results (experiment_tables)
+        probe = df["kind"].eq(Kind.PROBE.value)
+        df = df[(df["status"] == NodeStatus.DONE.value) & ~sample & ~probe]
         ks = few_shot_k(df)
         if k is None and ks.notna().any():
             found = ", ".join(str(int(v)) for v in sorted(ks.dropna().unique()))

@@ -63,7 +63,7 @@ def _check_build_args(method: str, heads: list[HeadSpec], sources) -> None:
         raise ValueError("head tasks must be distinct")
     if kind != Kind.JOINT and len(heads) != 1:
         raise ValueError(f"method {method!r} takes exactly one head, got {len(heads)}")
-    if kind == Kind.TRANSFER:
+    if kind.has_sources:
         if not sources:
             raise ValueError(f"method {method!r} needs sources [(name, payload_dir), ...]")
         if len({name for name, _ in sources}) != len(sources):
@@ -296,7 +296,7 @@ class NodeModel(nn.Module):
             meta = json.load(f)
         if base_name(meta["backbone"]) != base_name(backbone):
             raise ValueError(f"artifact was trained on {meta['backbone']!r}, not {backbone!r}")
-        if get_method(meta["method"]).kind == Kind.TRANSFER:
+        if get_method(meta["method"]).kind.has_sources:
             sources = _order_sources(meta["sources"], sources)
         node = cls.build(
             backbone,

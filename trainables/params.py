@@ -35,7 +35,7 @@ def count_params(
             kind = entry.kind
             head_tasks = tasks if kind == Kind.JOINT else tasks[:1]
             heads = [HeadSpec(t, CLASSIFICATION, 2) for t in head_tasks]
-            sources = [(t, None) for t in tasks] if kind == Kind.TRANSFER else None
+            sources = [(t, None) for t in tasks] if kind.has_sources else None
             node = NodeModel.build(
                 name,
                 method,

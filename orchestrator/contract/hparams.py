@@ -249,6 +249,12 @@ class HParams:
     dev_limit: int | None = _hp(
         None, POSITIVE_INT_OR_NULL, "few-shot: dev rows kept (the first ones)", set_by=PLANNER
     )
+    probe_omegas: list[float] | None = _hp(
+        None,
+        Legal(float, nullable=True),
+        "probing: the fixed scale of each source adapter's output, in the node's source order",
+        set_by=PLANNER,
+    )
 
     @classmethod
     def from_dict(cls, values: dict) -> HParams:

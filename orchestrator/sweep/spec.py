@@ -19,6 +19,7 @@ from orchestrator.contract.methods import DEFAULT_SOURCE_METHOD, METHODS, Kind, 
 from orchestrator.hpsearch.spec import SearchSpec, parse_search
 from orchestrator.sweep.checks import Checker, is_int, show
 from orchestrator.sweep.fewshot import FewShotSpec, parse_fewshot
+from orchestrator.sweep.probing import ProbingSpec, parse_probing
 from trainables.tasks.registry import BENCHMARKS, TASKS
 
 DATA_SOURCES = ("hub", "local", "synthetic")
@@ -34,6 +35,7 @@ TOP_KEYS = {
     "resources",
     "retries",
     "fewshot",
+    "probing",
 }
 BENCHMARK_KEYS = {"tasks", "seeds", "task_seeds", "data", "task_data"}
 METHOD_EXTRA_KEYS = {"seeds", "per_task", "per_benchmark", "resources", "search"}
@@ -91,7 +93,17 @@ class SweepSpec:
     resources: dict = field(default_factory=lambda: {"cpu": 1, "gpu": 0})
     retries: int = 1
     description: str = ""
-    fewshot: FewShotSpec | None = None  # a few-shot sweep (orchestrator.fewshot)
+    fewshot: FewShotSpec | None = None  # a few-shot sweep (orchestrator.sweep.fewshot)
+    probing: ProbingSpec | None = None  # a probing sweep (orchestrator.sweep.probing)
+
+    @property
+    def tasks(self) -> list[str]:
+        """Every task of the sweep once, in the benchmarks' order (SuperGLUE's RTE is GLUE's)."""
+        return list(dict.fromkeys(t for b in self.benchmarks.values() for t in b.tasks))
+
+    def benchmark_of(self, task: str) -> str:
+        """The first of the sweep's benchmarks that lists ``task``."""
+        return next(b for b, spec in self.benchmarks.items() if task in spec.tasks)
 
     def hparams(self, method: str, benchmark: str, task: str | None) -> dict:
         """The resolved hyperparameters of ``method`` on ``task`` (or a joint node's benchmark)."""
@@ -197,6 +209,9 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         c.add("retries", f"expected a non-negative integer, got {show(retries)}")
     description = raw.get("description", "")
     fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
+    tasks = list(dict.fromkeys(t for b in benchmarks.values() for t in b.tasks))
+    probing = parse_probing(c, raw["probing"], tasks) if "probing" in raw else None
+    _check_probing_methods(c, probing, methods, fewshot)
 
     if c.problems:
         raise SpecError(path, c.problems)
@@ -213,7 +228,29 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         retries=retries,
         description=str(description or ""),
         fewshot=fewshot,
+        probing=probing,
     )
+
+
+def _check_probing_methods(c: Checker, probing, methods: dict, fewshot) -> None:
+    """A probing sweep runs its probe method alone; the probe method needs a probing block."""
+    probes = [m for m in methods if METHODS[m].kind == Kind.PROBE]
+    if probing is None:
+        for m in probes:
+            c.add(f"methods.{m}", "probing needs a probing block (sources, omegas): add one")
+        return
+    if fewshot is not None:
+        c.add("probing", "a sweep is either a few-shot sweep or a probing sweep, not both")
+    if not probes:
+        probe = methods_of_kind(Kind.PROBE)[0]
+        c.add("methods", f"a probing sweep needs the method {probe!r} (its lr and epochs)")
+    for m in methods:
+        if m not in probes:
+            c.add(
+                f"methods.{m}",
+                "a probing sweep trains probes only; its source adapters are planned from "
+                "probing.source_training",
+            )
 
 
 def _parse_benchmarks(c: Checker, raw: Any, base_dir: Path) -> dict[str, BenchmarkSpec]:
