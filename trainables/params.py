@@ -36,11 +36,14 @@ def count_params(
             head_tasks = tasks if kind == Kind.JOINT else tasks[:1]
             heads = [HeadSpec(t, CLASSIFICATION, 2) for t in head_tasks]
             sources = [(t, None) for t in tasks] if kind.has_sources else None
+            settings = dict(hparams.get(method, {}))
+            if kind == Kind.PROBE:  # a probe scales each source by a fixed omega
+                settings.setdefault("probe_omegas", [1.0] * len(tasks))
             node = NodeModel.build(
                 name,
                 method,
                 heads,
-                hparams.get(method, {}),
+                settings,
                 seed=0,
                 sources=sources,
                 vocab_size=vocab_size,

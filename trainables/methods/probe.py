@@ -28,7 +28,8 @@ class Probe(MethodImpl):
         node.fusion_name, node.scalearn_layers = scalearn.add_scalearn(
             node.model, load_sources(node), _FIXED
         )
-        scalearn.set_omega_table(node.scalearn_layers, [omegas])
+        if node.scalearn_layers[0].omega.device.type != "meta":  # parameter counts build shapes
+            scalearn.set_omega_table(node.scalearn_layers, [omegas])
 
     def set_trainable(self, node) -> None:
         for p in node.model.parameters():
