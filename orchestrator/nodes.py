@@ -224,9 +224,8 @@ class NodeFactory:
     def _data_of(self, benchmark: str, task: str) -> dict:
         """``task``'s data spec: of ``benchmark`` if it lists the task, else of the sweep's first
         benchmark that does (a probe's source may belong to another benchmark)."""
-        data = self.spec.benchmarks[benchmark].data
-        if task in data:
-            return data[task]
+        if benchmark in self.spec.benchmarks and task in self.spec.benchmarks[benchmark].data:
+            return self.spec.benchmarks[benchmark].data[task]
         return self.spec.benchmarks[self.spec.benchmark_of(task)].data[task]
 
     def stage_one_node(
@@ -272,7 +271,7 @@ class NodeFactory:
                 "hparams": identity_hparams({k: v for k, v in base.items() if k not in keys}),
                 "data": {
                     t: data_identity(
-                        resolve_data(t, spec.benchmarks[benchmark].data[t]), t, limits_train(base)
+                        resolve_data(t, self._data_of(benchmark, t)), t, limits_train(base)
                     )
                     for t in tasks
                 },

@@ -86,10 +86,10 @@ def draw_overview(ax, df: pd.DataFrame, benchmark: str | None = None) -> None:
 def draw_grid(ax, df: pd.DataFrame, benchmark: str | None = None) -> None:
     """A heatmap of the results grid (methods by tasks, mean over seeds)."""
     t = build_table(df, benchmark=benchmark)
-    cols = [*t.tasks, "Avg."]
+    cols = t.columns
     values = t.mean[cols].to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(cols)), [display_name(c) for c in cols], rotation=30, ha="right")
+    ax.set_xticks(range(len(cols)), [t.labels[c] for c in cols], rotation=30, ha="right")
     ax.set_yticks(range(len(t.methods)), [METHODS[m].display for m in t.methods])
     lo, hi = np.nanmin(values), np.nanmax(values)
     for i in range(values.shape[0]):

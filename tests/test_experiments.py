@@ -30,6 +30,7 @@ NEW_SWEEPS = (
     "humset_large",
     "glue_fewshot_large",
     "superglue_fewshot_large",
+    "gsg_full",
 )
 
 

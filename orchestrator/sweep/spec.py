@@ -36,7 +36,11 @@ TOP_KEYS = {
     "retries",
     "fewshot",
     "probing",
+    "scope",
 }
+# What stage two and the joint runs span: each benchmark on its own, or every task of the sweep
+# as one pool (the paper's GLUE + SuperGLUE setting).
+SCOPES = ("benchmark", "sweep")
 BENCHMARK_KEYS = {"tasks", "seeds", "task_seeds", "data", "task_data"}
 METHOD_EXTRA_KEYS = {"seeds", "per_task", "per_benchmark", "resources", "search"}
 SOURCES_KEYS = {"method", "seed"}
@@ -95,6 +99,24 @@ class SweepSpec:
     description: str = ""
     fewshot: FewShotSpec | None = None  # a few-shot sweep (orchestrator.sweep.fewshot)
     probing: ProbingSpec | None = None  # a probing sweep (orchestrator.sweep.probing)
+    scope: str = "benchmark"  # one of SCOPES
+
+    @property
+    def pooled(self) -> bool:
+        """Whether stage two and the joint runs pool every task of the sweep."""
+        return self.scope == "sweep"
+
+    @property
+    def pool(self) -> str:
+        """The name of the pool of all the sweep's benchmarks (``glue+superglue``): the benchmark
+        of a pooled node."""
+        return "+".join(self.benchmarks)
+
+    def tasks_of(self, benchmark: str) -> list[str]:
+        """The tasks of one of the sweep's benchmarks, or of its pool."""
+        if benchmark == self.pool and benchmark not in self.benchmarks:
+            return self.tasks
+        return self.benchmarks[benchmark].tasks
 
     @property
     def tasks(self) -> list[str]:
@@ -119,7 +141,7 @@ class SweepSpec:
         if resolved["max_length"] is None:
             # null is the task's own length; a joint node whose tasks differ in it keeps null,
             # so each task keeps its own (SuperGLUE: 128, MultiRC 324, ReCoRD 256)
-            tasks = [task] if task else self.benchmarks[benchmark].tasks
+            tasks = [task] if task else self.tasks_of(benchmark)
             lengths = {TASKS[t].max_length for t in tasks}
             if len(lengths) == 1:
                 resolved["max_length"] = lengths.pop()
@@ -208,6 +230,11 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
     if not is_int(retries) or retries < 0:
         c.add("retries", f"expected a non-negative integer, got {show(retries)}")
     description = raw.get("description", "")
+    scope = raw.get("scope", SCOPES[0])
+    if scope not in SCOPES:
+        c.add("scope", f"expected one of {', '.join(SCOPES)}, got {show(scope)}")
+    elif scope == "sweep" and len(benchmarks) < 2:
+        c.add("scope", "'sweep' pools the tasks of several benchmarks; this sweep has one")
     fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
     tasks = list(dict.fromkeys(t for b in benchmarks.values() for t in b.tasks))
     probing = parse_probing(c, raw["probing"], tasks) if "probing" in raw else None
@@ -229,6 +256,7 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         description=str(description or ""),
         fewshot=fewshot,
         probing=probing,
+        scope=scope,
     )
 
 
