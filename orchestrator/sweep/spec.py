@@ -17,8 +17,10 @@ import yaml
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.methods import DEFAULT_SOURCE_METHOD, METHODS, Kind, methods_of_kind
 from orchestrator.hpsearch.spec import SearchSpec, parse_search
+from orchestrator.sweep.backbone import check_backbone
 from orchestrator.sweep.checks import Checker, is_int, show
 from orchestrator.sweep.fewshot import FewShotSpec, parse_fewshot
+from trainables.backbone_ref import BackboneRef
 from trainables.tasks.registry import BENCHMARKS, TASKS
 
 DATA_SOURCES = ("hub", "local", "synthetic")
@@ -92,6 +94,8 @@ class SweepSpec:
     retries: int = 1
     description: str = ""
     fewshot: FewShotSpec | None = None  # a few-shot sweep (orchestrator.fewshot)
+    # what ``backbone`` names (its form, identity, config); None when built without a file
+    backbone_ref: BackboneRef | None = None
 
     def hparams(self, method: str, benchmark: str, task: str | None) -> dict:
         """The resolved hyperparameters of ``method`` on ``task`` (or a joint node's benchmark)."""
@@ -160,7 +164,11 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {show(name)}")
     backbone = raw.get("backbone", "")
     if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
-        c.add("backbone", f"expected a model name such as 'roberta-base', got {show(backbone)}")
+        c.add(
+            "backbone",
+            "expected a backbone: a name such as 'roberta-base', a hub id 'org/name[@revision]' "
+            f"or a checkpoint folder, got {show(backbone)}",
+        )
 
     training = c.hparams(c.mapping(raw.get("training"), "training") or {}, "training")
     base_dir = Path(path).parent if path != "<sweep>" else Path.cwd()
@@ -187,13 +195,17 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         c.add("retries", f"expected a non-negative integer, got {show(retries)}")
     description = raw.get("description", "")
     fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
+    ref = None
+    if isinstance(backbone, str) and backbone:
+        tasks = [t for b in benchmarks.values() for t in b.tasks]
+        ref = check_backbone(c, backbone, base_dir, methods, tasks, source_method)
 
     if c.problems:
         raise SpecError(path, c.problems)
     return SweepSpec(
         name=name,
         path=path,
-        backbone=backbone,
+        backbone=ref.uri if ref is not None else backbone,
         benchmarks=benchmarks,
         training=training,
         methods=methods,
@@ -203,6 +215,7 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         retries=retries,
         description=str(description or ""),
         fewshot=fewshot,
+        backbone_ref=ref,
     )
 
 
