@@ -2,10 +2,9 @@
 
 Work is proportional to training examples x epochs x a per-method factor (the catalogue's
 ``cost_factor``), scaled by the backbone's compute per example: layers, hidden and feed-forward
-sizes (read from its config) and the sequence length. Every other constant
-of the model lives here, so a researcher who measured their own cluster edits one place. The
-figures are estimates for planning (how many GPUs to ask for, what to run first), not predictions
-to the minute.
+sizes (read from its config) and the sequence length. Every other constant of the model lives
+here, so a researcher who measured their own cluster edits one place. The figures are estimates
+for planning (how many GPUs to ask for, what to run first), not predictions to the minute.
 """
 
 from __future__ import annotations
