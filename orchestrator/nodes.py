@@ -19,6 +19,7 @@ from orchestrator.cost_model import node_cost
 from orchestrator.data_identity import data_identity, resolve_data
 from orchestrator.hpsearch.spec import group_id
 from orchestrator.sweep.spec import SweepSpec
+from trainables import backbone_ref
 from trainables.tasks.registry import get_task
 
 ID_HASH_CHARS = 20
@@ -150,6 +151,11 @@ class NodeFactory:
 
     def __init__(self, spec: SweepSpec, simulated: bool):
         self.spec, self.simulated = spec, simulated
+        ref = spec.backbone_ref or backbone_ref.parse(spec.backbone)
+        # once per sweep: a local checkpoint's identity hashes its files
+        self.backbone_identity = backbone_ref.identity(ref)
+        config = backbone_ref.config_dict(ref)
+        self.backbone_arch = backbone_ref.arch(config) if config else None
 
     def node(
         self,
@@ -188,7 +194,7 @@ class NodeFactory:
             "task": task,
             "tasks": tasks if kind != Kind.STL else None,
             "seed": seed,
-            "backbone": spec.backbone,
+            "backbone": self.backbone_identity,
             "hparams": identity_hparams(resolved),
             "data": {t: data_identity(d, t, limits_train(resolved)) for t, d in data.items()},
             "deps": deps,
@@ -216,7 +222,7 @@ class NodeFactory:
             deps=list(deps),
             sources=list(deps if sources is None else sources) if kind.has_sources else [],
             resources=spec.method_resources(method),
-            cost=node_cost(method, spec.backbone, tasks, costed),
+            cost=node_cost(method, self.backbone_arch, tasks, costed),
             simulated=self.simulated,
             search=search,
         )
@@ -267,7 +273,7 @@ class NodeFactory:
                 "method": method,
                 "task": task,
                 "tasks": tasks,
-                "backbone": spec.backbone,
+                "backbone": self.backbone_identity,
                 "hparams": identity_hparams({k: v for k, v in base.items() if k not in keys}),
                 "data": {
                     t: data_identity(

@@ -15,6 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import replace
 
+from orchestrator.backbone_store import fetch_backbone
 from orchestrator.cluster import where
 from orchestrator.contract.node import NodeSpec, TrialSettings
 from orchestrator.contract.rows import ResultRow, TaskResult
@@ -149,6 +150,8 @@ def train_and_commit(node: NodeSpec, store: ArtifactStore, settings: TrialSettin
     """Fetch sources, train from the last checkpoint if any, and commit the payload."""
     started_at = time.time()
     node = node.with_source_paths(_fetch_sources(node, store))
+    if not settings.simulate:
+        node = node.with_backbone_path(fetch_backbone(store, node.backbone))
     work = tempfile.mkdtemp(prefix=f"node-{node.id[:40]}-")
     try:
         resume_dir = _resume_folder(tune.get_checkpoint(), work)

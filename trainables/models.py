@@ -18,7 +18,7 @@ from torch import nn
 
 from orchestrator.contract.hparams import HParams
 from orchestrator.contract.methods import METHODS, Kind, get_method
-from trainables.backbones import base_name, build_adapter_model
+from trainables.backbones import build_adapter_model, same_backbone
 from trainables.methods.base import MethodImpl, implementation, reads_pooler
 from trainables.tasks.registry import CLASSIFICATION, MULTILABEL, MULTIPLE_CHOICE, REGRESSION
 
@@ -138,18 +138,36 @@ class NodeModel(nn.Module):
         seed: int,
         sources: list[tuple[str, str | None]] | None = None,
         vocab_size: int | None = None,
+        files: str | None = None,
     ) -> NodeModel:
         """Builds the model of a node; ``seed`` fixes the init of everything new.
 
         ``hparams`` is the node's ``HParams`` (a dict sets the keys it names, defaults the rest).
         ``sources`` (transfer methods) are ``(name, payload_dir)`` pairs; the source adapter is read
         from ``payload_dir/adapter`` and frozen. A ``payload_dir`` of None adds a fresh ``seq_bn``
-        adapter instead (parameter counts, tests).
+        adapter instead (parameter counts, tests). ``files``: a local copy of the backbone's
+        checkpoint where one was fetched (the tiny backbone from the store).
         """
+        _check_build_args(method, heads, sources)
+        model = build_adapter_model(backbone, vocab_size, files=files)
+        return cls.around(model, backbone, method, heads, hparams, seed, sources, vocab_size)
+
+    @classmethod
+    def around(
+        cls,
+        model,
+        backbone: str,
+        method: str,
+        heads: list[HeadSpec],
+        hparams: HParams | dict,
+        seed: int,
+        sources: list[tuple[str, str | None]] | None = None,
+        vocab_size: int | None = None,
+    ) -> NodeModel:
+        """``build`` on an AdapterModel built already (``model``, named ``backbone``)."""
         _check_build_args(method, heads, sources)
         if not isinstance(hparams, HParams):
             hparams = HParams.from_dict(hparams)
-        model = build_adapter_model(backbone, vocab_size)
         node = cls(model, backbone, method, heads, hparams, seed, sources or [], vocab_size)
         # fork: building must not shift the caller's RNG stream (data order, dropout)
         with torch.random.fork_rng(devices=[]):
@@ -178,8 +196,7 @@ class NodeModel(nn.Module):
             floating = spec.problem_type in (REGRESSION, MULTILABEL)
             labels = labels.float() if floating else labels.long()
         out = self.model(
-            input_ids=batch["input_ids"],
-            attention_mask=batch.get("attention_mask"),
+            **self._inputs(batch),
             labels=labels,
             head=task,
             return_dict=True,
@@ -194,10 +211,17 @@ class NodeModel(nn.Module):
     @torch.no_grad()
     def encode(self, batch: dict) -> torch.Tensor:
         """Final hidden states ``(batch, seq, hidden)`` with the active adapter setup."""
-        out = self.model.base_model(
-            input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")
-        )
+        out = self.model.base_model(**self._inputs(batch))
         return out.last_hidden_state
+
+    def _inputs(self, batch: dict) -> dict:
+        """What the backbone reads of a batch: token ids, the attention mask and, for a model
+        with segment embeddings (BERT and kin: ``type_vocab_size`` of 2 or more), segment ids."""
+        inputs = {"input_ids": batch["input_ids"], "attention_mask": batch.get("attention_mask")}
+        types = batch.get("token_type_ids")
+        if types is not None and (getattr(self.model.config, "type_vocab_size", 0) or 0) >= 2:
+            inputs["token_type_ids"] = types
+        return inputs
 
     def _head(self, task: str) -> HeadSpec:
         for spec in self.heads:
@@ -294,7 +318,7 @@ class NodeModel(nn.Module):
         """
         with open(os.path.join(out_dir, META_FILE), encoding="utf-8") as f:
             meta = json.load(f)
-        if base_name(meta["backbone"]) != base_name(backbone):
+        if not same_backbone(meta["backbone"], backbone):
             raise ValueError(f"artifact was trained on {meta['backbone']!r}, not {backbone!r}")
         if get_method(meta["method"]).kind.has_sources:
             sources = _order_sources(meta["sources"], sources)

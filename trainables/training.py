@@ -30,7 +30,7 @@ def train_model(
     from trainables.models import HeadSpec, NodeModel
 
     tasks = node.scored_tasks
-    tokenizer = load_tokenizer(node.backbone)
+    tokenizer = load_tokenizer(node.backbone, files=node.backbone_path)
     data = [task_data(node, task, tokenizer) for task in tasks]
     heads = [HeadSpec(t, get_task(t).problem_type, max(get_task(t).num_labels, 1)) for t in tasks]
     missing = [s.node_id for s in node.sources if s.path is None]
@@ -44,6 +44,7 @@ def train_model(
         node.seed,
         sources=[(s.task, s.path) for s in node.sources] or None,
         vocab_size=vocab_size(node.backbone, tokenizer),
+        files=node.backbone_path,
     )
     settings = LoopSettings.from_hparams(node.hparams, node.seed)
     result = run(model, data, settings, tokenizer.pad_token_id, report, resume_from)
@@ -89,9 +90,9 @@ def task_data(node: NodeSpec, task: str, tokenizer) -> TaskData:
 
 def vocab_size(backbone: str, tokenizer) -> int | None:
     """The tokenizer's vocabulary size for the tiny model (which is sized to it), else None."""
-    from trainables.backbones import TINY, base_name
+    from trainables.backbone_ref import Form, parse
 
-    return len(tokenizer) if base_name(backbone) == TINY else None
+    return len(tokenizer) if parse(backbone).form == Form.TINY else None
 
 
 def task_results(tasks: list[str], result: LoopResult, model) -> list[TaskResult]:

@@ -17,9 +17,11 @@ import yaml
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.methods import DEFAULT_SOURCE_METHOD, METHODS, Kind, methods_of_kind
 from orchestrator.hpsearch.spec import SearchSpec, parse_search
+from orchestrator.sweep.backbone import check_backbone
 from orchestrator.sweep.checks import Checker, is_int, show
 from orchestrator.sweep.fewshot import FewShotSpec, parse_fewshot
 from orchestrator.sweep.probing import ProbingSpec, parse_probing
+from trainables.backbone_ref import BackboneRef
 from trainables.tasks.registry import BENCHMARKS, TASKS
 
 DATA_SOURCES = ("hub", "local", "synthetic")
@@ -100,6 +102,8 @@ class SweepSpec:
     fewshot: FewShotSpec | None = None  # a few-shot sweep (orchestrator.sweep.fewshot)
     probing: ProbingSpec | None = None  # a probing sweep (orchestrator.sweep.probing)
     scope: str = "benchmark"  # one of SCOPES
+    # what ``backbone`` names (its form, identity, config); None when built without a file
+    backbone_ref: BackboneRef | None = None
 
     @property
     def pooled(self) -> bool:
@@ -204,7 +208,11 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {show(name)}")
     backbone = raw.get("backbone", "")
     if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
-        c.add("backbone", f"expected a model name such as 'roberta-base', got {show(backbone)}")
+        c.add(
+            "backbone",
+            "expected a backbone: a name such as 'roberta-base', a hub id 'org/name[@revision]' "
+            f"or a checkpoint folder, got {show(backbone)}",
+        )
 
     training = c.hparams(c.mapping(raw.get("training"), "training") or {}, "training")
     base_dir = Path(path).parent if path != "<sweep>" else Path.cwd()
@@ -239,13 +247,16 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
     tasks = list(dict.fromkeys(t for b in benchmarks.values() for t in b.tasks))
     probing = parse_probing(c, raw["probing"], tasks) if "probing" in raw else None
     _check_probing_methods(c, probing, methods, fewshot)
+    ref = None
+    if isinstance(backbone, str) and backbone:
+        ref = check_backbone(c, backbone, base_dir, methods, tasks, source_method)
 
     if c.problems:
         raise SpecError(path, c.problems)
     return SweepSpec(
         name=name,
         path=path,
-        backbone=backbone,
+        backbone=ref.uri if ref is not None else backbone,
         benchmarks=benchmarks,
         training=training,
         methods=methods,
@@ -257,6 +268,7 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         fewshot=fewshot,
         probing=probing,
         scope=scope,
+        backbone_ref=ref,
     )
 
 
