@@ -62,7 +62,9 @@ def _builds(config, method: str, problem_type: str = CLASSIFICATION) -> bool:
     try:
         with torch.device("meta"):
             model = adapters.AutoAdapterModel.from_config(copy.deepcopy(config))
-            node = NodeModel.around(model, "probe", method, heads, hparams, 0, sources=sources)
+            node = NodeModel.around(
+                model, config.model_type, method, heads, hparams, 0, sources=sources
+            )
     except Exception:  # the library refuses the method (or the head) on this architecture
         return False
     if entry.kind == Kind.PROBE:  # it trains a head only; the fixed scaling must be in place
