@@ -186,3 +186,16 @@ def test_few_shot_rows_are_shown_one_k_at_a_time(tmp_path):
     assert any("few-shot results for k = 4, 16 left out" in n for n in full.notes)
     assert build_table(df, k=16).mean.loc["adapter", "rte"] == 62.0
     assert build_table(df, k=4).mean.loc["adapter", "rte"] == 55.0
+
+
+def test_compare_paper_fills_every_row_of_the_papers_grid(res):
+    from orchestrator.contract.methods import METHODS
+
+    for i, (name, entry) in enumerate(METHODS.items()):
+        add(res, f"n{i}", name, "rte", 0, 70.0 + i, kind=entry.kind.value)
+    text = render(build_table(results.load(f"{res}/s"), benchmark="glue", compare_paper=True), "md")
+    rows = [line for line in text.splitlines() if line.startswith("|") and "Method" not in line]
+    rows = [r for r in rows if not set(r) <= {"|", "-"}]
+    assert len(rows) == 14
+    for entry, row in zip(METHODS.values(), rows, strict=True):
+        assert f"| {entry.display} " in row and "[paper " in row, row

@@ -15,7 +15,10 @@ def count_params(
     vocab_size: int | None = None,
     hparams: dict[str, dict] | None = None,
 ) -> list[dict]:
-    """``[{"method", "kind", "trainable_params", "transfer_params"}]`` for every method.
+    """``[{"method", "kind", "trainable_params", "transfer_params", "counted"}]`` per method.
+
+    ``counted`` is what the paper counts for the method (its catalogue entry's ``counted``):
+    the transfer layer for transfer methods, else the trainable parameters without the heads.
 
     Heads are for a 2-label classification task; transfer methods get ``n_sources`` fresh
     ``seq_bn`` sources and joint methods ``n_sources`` tasks. Hub names are counted on their
@@ -45,5 +48,16 @@ def count_params(
                 sources=sources,
                 vocab_size=vocab_size,
             )
-            rows.append({"method": method, "kind": kind.value, **node.param_counts()})
+            counts = node.param_counts()
+            heads = sum(
+                p.numel()
+                for n, p in node.model.named_parameters()
+                if n.startswith("heads.") and p.requires_grad
+            )
+            counted = (
+                counts["transfer_params"]
+                if entry.counted == "transfer"
+                else counts["trainable_params"] - heads
+            )
+            rows.append({"method": method, "kind": kind.value, **counts, "counted": counted})
     return rows

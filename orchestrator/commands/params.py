@@ -29,11 +29,18 @@ def main(args) -> int:
             )
         )
         return 0
-    print(f"{args.backbone}, {args.sources} sources")
-    print(f"{'method':<22} {'kind':<9} {'trainable':>14} {'transfer':>12}")
+    print(f"{args.backbone}, {args.sources} sources (joint methods: {args.sources} tasks)")
+    print(f"{'method':<22} {'kind':<9} {'trainable':>14} {'transfer':>12} {'counted':>14}")
     for r in rows:
         t = f"{r['transfer_params']:,}" if r["transfer_params"] is not None else "-"
-        print(f"{r['method']:<22} {r['kind']:<9} {r['trainable_params']:>14,} {t:>12}")
+        print(
+            f"{r['method']:<22} {r['kind']:<9} {r['trainable_params']:>14,} {t:>12} "
+            f"{r['counted']:>14,}"
+        )
+    print(
+        "trainable: heads included (one 2-label head per task); counted: what the paper counts "
+        "(the transfer layer; otherwise trainable without heads)"
+    )
     by = {r["method"]: r["transfer_params"] for r in rows}
     if by.get(HEADLINE) and by.get(HEADLINE_BASELINE):
         ratio = 100 * by[HEADLINE] / by[HEADLINE_BASELINE]
