@@ -8,9 +8,9 @@ trains a few steps with the loop's own step (``trainables.loop.Trainer``: bf16 a
 clipping, AdamW, the method's optimizer groups) and the paper's hyperparameters from its
 catalogue entry: ProPETL on one 2-label task, the joint ones on GLUE's 8 tasks, each step on the
 next task's head. It checks that every loss, gradient and updated parameter stays finite (no NaN
-or inf under bf16), that ProPETL's masks are still binary at the threshold after the steps, and
-reports the median step time and the GPU allocator's peak memory per method, with a stage-one
-adapter's step as the baseline measured in the same run.
+or inf under bf16), that ProPETL's masks are still binary at the threshold after the steps and
+that the payload saves from the GPU, and reports the median step time and the GPU allocator's
+peak memory per method, with a stage-one adapter's step as the baseline measured in the same run.
 
 Needs CUDA: without it, it says so and exits with status 2. Prints one JSON object (``--json``)
 or a short table; exit status 1 when a check fails.
@@ -22,6 +22,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,6 +87,10 @@ def check(method: str, batch: dict, steps: int, device) -> dict:
         # a NaN or inf gradient would have reached the parameters through clipping and AdamW
         if not all(bool(torch.isfinite(p).all()) for p in trainer.params):
             problems.append(f"step {k}: a non-finite parameter")
+    # the payload and the row's summary from tensors on the GPU
+    with tempfile.TemporaryDirectory() as out:
+        model.save_artifact(out)
+        model.transfer_summary()
     for module in (m for m in model.modules() if isinstance(m, MaskedLinear)):
         mask = module.mask().detach()
         if not bool(((mask == 0) | (mask == 1)).all()):

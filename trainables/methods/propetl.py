@@ -147,7 +147,7 @@ class ProPETL(MethodImpl):
             if module.task_masks is not None:
                 for task, scores in module.task_masks.scores.items():
                     out[f"task:{task}.{which}"] = prototype.top_mask(scores.abs(), module.keep)
-        return {k: v.bool() for k, v in out.items()}
+        return {k: v.bool().cpu() for k, v in out.items()}  # comparable wherever the model is
 
     @torch.no_grad()
     def _export(self, node, path: str, task: str) -> None:
