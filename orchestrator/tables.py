@@ -16,6 +16,7 @@ import pandas as pd
 from orchestrator.contract.methods import METHODS, Kind
 from orchestrator.contract.node import NodeStatus
 from orchestrator.results import latest
+from orchestrator.significance import ALPHA, Significance, compare
 from trainables.tasks.registry import BENCHMARKS, display_name
 
 PAPER_CSV = "scalearn_paper_tables.csv"
@@ -49,6 +50,8 @@ class Table:
     notes: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
+    per_seed: pd.DataFrame | None = None  # (method, seed) x columns: the scores behind each cell
+    significance: Significance | None = None
 
     def __post_init__(self) -> None:
         if not self.columns and self.tasks:
@@ -106,7 +109,10 @@ def _cells(df: pd.DataFrame, methods: list[str], tasks: list[str], split: str):
     std = g.std(ddof=1).unstack().reindex(index=methods, columns=tasks)
     n = g.count().unstack().reindex(index=methods, columns=tasks).fillna(0).astype(int)
     mean[AVG] = mean[tasks].mean(axis=1, skipna=False)
-    return mean, std, n
+    per_seed = df.groupby(["method", "seed", "task"])[col].mean().unstack().reindex(columns=tasks)
+    # a seed's Avg. needs that seed on every task, as a row's Avg. needs every task
+    per_seed[AVG] = per_seed[tasks].mean(axis=1, skipna=False)
+    return mean, std, n, per_seed
 
 
 def _coverage_notes(n: pd.DataFrame, methods: list[str], tasks: list[str], prefix="") -> list:
@@ -154,7 +160,7 @@ def build_table(
     tasks = list(dict.fromkeys(t for b in benches for t in BENCHMARKS.get(b, ()) if t in present))
     tasks += sorted(present - set(tasks))
     methods = [m for m in METHODS if m in set(df["method"])]
-    mean, std, n = _cells(df, methods, tasks, split)
+    mean, std, n, per_seed = _cells(df, methods, tasks, split)
     notes += _coverage_notes(n, methods, tasks)
     paper = None
     if compare_paper and len(benches) != 1:
@@ -163,7 +169,7 @@ def build_table(
         backbones = sorted({str(b) for b in df["backbone"]})
         paper, why = paper_cells(benches[0], backbones, methods, tasks, k)
         notes.extend(why)
-    return Table(benchmark, tasks, methods, mean, std, n, paper, notes)
+    return Table(benchmark, tasks, methods, mean, std, n, paper, notes, per_seed=per_seed)
 
 
 def _side_by_side(
@@ -171,18 +177,19 @@ def _side_by_side(
 ) -> Table:
     """Each benchmark's grid in turn (its tasks, its Avg.), then Avg. over every distinct task."""
     methods = [m for m in METHODS if m in set(df["method"])]
-    means, stds, ns, papers, labels = [], [], [], [], {}
+    means, stds, ns, seeds, papers, labels = [], [], [], [], [], {}
     all_tasks: list[str] = []
     for b in benches:
         rows = rows_of(df, b)
         present = set(rows["task"])
         tasks = [t for t in BENCHMARKS[b] if t in present]
-        mean, std, n = _cells(rows, methods, tasks, split)
+        mean, std, n, per_seed = _cells(rows, methods, tasks, split)
         notes += _coverage_notes(n, methods, tasks, prefix=f"{b} ")
         keys = {t: f"{b}:{t}" for t in [*tasks, AVG]}
         means.append(mean.rename(columns=keys))
         stds.append(std.rename(columns=keys))
         ns.append(n.rename(columns=keys))
+        seeds.append(per_seed.rename(columns=keys))
         labels.update({f"{b}:{t}": display_name(t) for t in tasks})
         labels[f"{b}:{AVG}"] = f"{_BENCHMARK_NAMES.get(b, b)} Avg."
         if compare_paper:
@@ -196,10 +203,43 @@ def _side_by_side(
     # every distinct task once (RTE is GLUE's and SuperGLUE's)
     firsts = [next(f"{b}:{t}" for b in benches if f"{b}:{t}" in mean) for t in all_tasks]
     mean[AVG] = mean[firsts].mean(axis=1, skipna=False)
+    per_seed = pd.concat(seeds, axis=1)
+    per_seed[AVG] = per_seed[firsts].mean(axis=1, skipna=False)
     columns = [c for c in mean.columns if c != AVG] + [AVG]
     labels[AVG] = "Avg. (all)"
     paper = pd.concat(papers, axis=1).reindex(columns=columns) if papers else None
-    return Table(None, all_tasks, methods, mean, std, n, paper, notes, columns, labels)
+    return Table(None, all_tasks, methods, mean, std, n, paper, notes, columns, labels, per_seed)
+
+
+DEFAULT_BASELINE = "adapter"
+
+
+def mark_significance(
+    t: Table, test: str = "welch", baseline: str | None = None, alpha: float = ALPHA
+) -> Table:
+    """Mark each cell whose per-seed scores differ from the baseline row's in the same column
+    (``test`` over seeds, Holm-corrected over every comparison of the table) and say so in a
+    note. The baseline defaults to Adapter where the table has it, else its first row.
+
+    Raises ValueError naming the rows a table has when ``baseline`` is not one of them."""
+    if not t.methods or t.per_seed is None:
+        return t
+    if baseline is None:
+        baseline = DEFAULT_BASELINE if DEFAULT_BASELINE in t.methods else t.methods[0]
+    if baseline not in t.methods:
+        raise ValueError(
+            f"--baseline {baseline!r} is no row of this table; its rows: {', '.join(t.methods)}"
+        )
+    present = set(t.per_seed.index.get_level_values("method"))
+    scores = {
+        (m, c): t.per_seed.loc[m][c].dropna().tolist()
+        for m in t.methods
+        if m in present
+        for c in t.columns
+    }
+    t.significance = compare(scores, t.methods, t.columns, baseline, test, alpha)
+    t.notes.append(t.significance.note(METHODS[baseline].display))
+    return t
 
 
 _BENCHMARK_NAMES = {"glue": "GLUE", "superglue": "SuperGLUE", "humset": "HumSet"}
@@ -270,12 +310,21 @@ def paper_cells(
     ]
 
 
-def _cell(t: Table, m: str, col: str, std: bool) -> str:
+def _best(t: Table, col: str) -> float:
+    """The highest mean of a column (NaN when it has none)."""
+    return float(t.mean[col].max())
+
+
+def _cell(t: Table, m: str, col: str, std: bool, fmt: str = "md") -> str:
     v = t.mean.loc[m, col]
     if v is None or (isinstance(v, float) and math.isnan(v)):
         text = ""
     else:
         text = f"{v:.2f}"
+        if fmt == "latex" and f"{v:.2f}" == f"{_best(t, col):.2f}":
+            text = rf"\textbf{{{text}}}"  # the paper's convention: the best of each column
+        if t.significance is not None and (m, col) in t.significance.marked:
+            text += "$^{*}$" if fmt == "latex" else "*"
         if std and not t.is_average(col):
             s = t.std.loc[m, col]
             text += f" ± {s:.2f}" if not math.isnan(s) else " ± -"
@@ -291,13 +340,14 @@ def _cell(t: Table, m: str, col: str, std: bool) -> str:
     return text
 
 
-def table_rows(t: Table, std: bool = False) -> list[list[str]]:
-    """Header plus one row per method: group, method, cells."""
+def table_rows(t: Table, std: bool = False, fmt: str = "md") -> list[list[str]]:
+    """Header plus one row per method: group, method, cells (LaTeX: the best of each column
+    bold; with significance marked, ``*`` on the cells that differ from the baseline)."""
     header = ["Group", "Method", *[t.labels[c] for c in t.columns]]
     rows = [header]
     for m in t.methods:
         rows.append(
-            [METHODS[m].group, METHODS[m].display, *[_cell(t, m, c, std) for c in t.columns]]
+            [METHODS[m].group, METHODS[m].display, *[_cell(t, m, c, std, fmt) for c in t.columns]]
         )
     return rows
 
@@ -306,7 +356,7 @@ def render(t: Table, fmt: str = "md", std: bool = False) -> str:
     """The table as Markdown, CSV or LaTeX, notes below it."""
     if not t.methods:
         return "\n".join(t.notes)
-    rows = table_rows(t, std)
+    rows = table_rows(t, std, fmt)
     if fmt == "csv":
         import csv
         import io

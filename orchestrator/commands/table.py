@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from orchestrator import results
-from orchestrator.tables import build_table, render, search_table
+from orchestrator.significance import ALPHA, TESTS
+from orchestrator.tables import build_table, mark_significance, render, search_table
 
 
 def add_parser(sub) -> None:
@@ -34,6 +37,21 @@ def add_parser(sub) -> None:
         action="store_true",
         help="put the paper's number and the difference beside each cell",
     )
+    p.add_argument(
+        "--significance",
+        action="store_true",
+        help="mark the cells that differ from the baseline row beyond chance over seeds",
+    )
+    p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="METHOD",
+        help="the row every other is compared with (default: adapter, else the first row)",
+    )
+    p.add_argument("--test", choices=TESTS, default="welch", help="the test over seeds")
+    p.add_argument(
+        "--alpha", type=float, default=ALPHA, help="the family-wise threshold (Holm-corrected)"
+    )
 
 
 def main(args) -> int:
@@ -53,5 +71,11 @@ def main(args) -> int:
         compare_paper=args.compare_paper,
         k=args.k,
     )
+    if args.significance:
+        try:
+            mark_significance(t, test=args.test, baseline=args.baseline, alpha=args.alpha)
+        except ValueError as e:
+            print(f"table: {e}", file=sys.stderr)
+            return 2
     print(render(t, fmt=args.format, std=args.std))
     return 0
