@@ -256,11 +256,13 @@ def build_tuner(
     reuse_actors: bool | None,
     min_nodes: int = 0,
     min_nodes_timeout: float = 600.0,
+    log_to: list[str] | None = None,
 ) -> TunerSetup:
     """Join or start Ray and wire the run's plan into one Ray Tune experiment.
 
     ``min_nodes``: wait (up to ``min_nodes_timeout`` s) until the cluster has this many Ray nodes,
     for a batch job whose workers start beside the driver (``orchestrator.cluster``).
+    ``log_to``: experiment trackers each trained node is logged to (``orchestrator.tracking``).
     """
     from dataclasses import replace
 
@@ -310,6 +312,12 @@ def build_tuner(
     )
     progress = _Progress(searcher, run.dag)
     errors: dict[str, str] = {}
+    callbacks = [_make_callback(progress, errors)]
+    if log_to:
+        from orchestrator.tracking import tracker_callbacks
+
+        s = run.settings
+        callbacks += tracker_callbacks(log_to, nodes, s.sweep, s.run_id, s.results)
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
@@ -323,7 +331,7 @@ def build_tuner(
             storage_path=f"{run.settings.results}/{run.spec.name}/_tune",
             failure_config=tune.FailureConfig(max_failures=run.spec.retries),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            callbacks=[_make_callback(progress, errors)],
+            callbacks=callbacks,
             verbose=0,
         ),
     )
@@ -410,12 +418,13 @@ def run_sweep(
     reuse_actors: bool | None = None,
     min_nodes: int = 0,
     min_nodes_timeout: float = 600.0,
+    log_to: list[str] | None = None,
 ) -> RunSummary:
     """Plan the sweep, skip what the store holds, run the rest on Ray Tune; returns a summary.
 
     ``reuse_actors``: None decides by ``may_reuse_processes``; False starts every trial in a fresh
     process (seconds more per trial); True reuses processes even on shared GPUs. ``min_nodes``:
-    see ``build_tuner``.
+    see ``build_tuner``. ``log_to``: experiment trackers (``orchestrator.tracking``).
     """
     run = prepare_run(spec, results, store_uri, simulate, speed, simulate_failures)
     print(
@@ -431,7 +440,9 @@ def run_sweep(
             {NodeStatus.CACHED.value: len(run.cached)},
             wall_s=time.time() - run.started,
         )
-    setup = build_tuner(run, address, verbose, num_cpus, reuse_actors, min_nodes, min_nodes_timeout)
+    setup = build_tuner(
+        run, address, verbose, num_cpus, reuse_actors, min_nodes, min_nodes_timeout, log_to
+    )
     setup.tuner.fit()
     setup.progress.line(force=True)
     return record_outcomes(run, setup)

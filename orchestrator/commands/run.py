@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from orchestrator.sweep.spec import load_spec
+from orchestrator.tracking import TRACKERS
 
 
 def add_parser(sub) -> None:
@@ -57,6 +58,14 @@ def add_parser(sub) -> None:
         metavar="S",
         help="with --min-nodes: seconds to wait (default 600)",
     )
+    p.add_argument(
+        "--log-to",
+        action="append",
+        choices=TRACKERS,
+        default=None,
+        help="log each trained node to an experiment tracker (repeatable): one run per node, "
+        "its hyperparameters as config, its per-epoch dev metrics as curves",
+    )
     p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
 
 
@@ -76,10 +85,18 @@ def _run(args, spec):
         reuse_actors=False if args.fresh_actors else None,
         min_nodes=args.min_nodes,
         min_nodes_timeout=args.min_nodes_timeout,
+        log_to=args.log_to,
     )
 
 
 def main(args) -> int:
+    if args.log_to:
+        from orchestrator.tracking import missing_packages
+
+        missing = missing_packages(args.log_to)
+        if missing:
+            print("\n".join(f"error: {m}" for m in missing), file=sys.stderr)
+            return 2
     spec = load_spec(args.sweep)
     from orchestrator.cluster import MissingNodes
 
