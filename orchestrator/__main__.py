@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.commands import data, params, plan, plot, run, status, table
+from orchestrator.commands import data, params, plan, plot, report, run, status, table
 from orchestrator.sweep.spec import SpecError
 
 VERBS = {"plan": plan, "run": run, "status": status, "params": params, "table": table, "plot": plot}
 VERBS["data"] = data  # data check: the splits a sweep trains on
+VERBS["report"] = report
 
 
 def main(argv: list[str] | None = None) -> int:

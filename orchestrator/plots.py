@@ -248,13 +248,30 @@ def draw_fewshot(fig, df: pd.DataFrame) -> None:
 
 def plot(
     df: pd.DataFrame,
-    out: str,
+    out,
     kind: str = "overview",
     benchmark: str | None = None,
     target: str | None = None,
     method: str = HEADLINE,
-) -> str:
-    """Draw one figure kind to ``out`` (.png, .pdf or .svg); returns the path."""
+    fmt: str | None = None,
+):
+    """Draw one figure kind to ``out`` (.png, .pdf or .svg; or a binary file object with
+    ``fmt``); returns ``out``."""
+    plt = _pyplot()
+    fig = figure(df, kind, benchmark, target, method)
+    fig.savefig(out, dpi=130, format=fmt)
+    plt.close(fig)
+    return out
+
+
+def figure(
+    df: pd.DataFrame,
+    kind: str = "overview",
+    benchmark: str | None = None,
+    target: str | None = None,
+    method: str = HEADLINE,
+):
+    """One figure kind drawn on a new matplotlib figure (the caller saves and closes it)."""
     plt = _pyplot()
     if kind == "overview":
         fig, axes = plt.subplots(1, 2, figsize=(15, 5.5), gridspec_kw={"width_ratios": [1, 1.3]})
@@ -280,6 +297,4 @@ def plot(
     else:
         raise ValueError(f"unknown plot kind {kind!r}; known: {', '.join(KINDS)}")
     fig.tight_layout()
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
-    return out
+    return fig
