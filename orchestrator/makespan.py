@@ -164,3 +164,18 @@ def compare_schedules(plan: Plan, gpus: float) -> dict:
 def without_cached_deps(todo, cached: set[str]):
     """Copies of the nodes whose dependencies on cached nodes are dropped (those are done)."""
     return [replace(n, deps=[d for d in n.deps if d not in cached]) for n in todo]
+
+
+def remaining_makespan(nodes: list, seconds: dict[str, float], slots: int) -> float:
+    """Seconds until ``nodes`` are done, each taking ``seconds[id]`` and one of ``slots`` trials
+    running at once, list-scheduled longest chain first; dependencies on nodes not listed count
+    as done (a running sweep's time left: ``orchestrator.eta``)."""
+    if not nodes:
+        return 0.0
+    ids = {n.id for n in nodes}
+    dag = Dag([replace(n, cost=seconds[n.id], deps=[d for d in n.deps if d in ids]) for n in nodes])
+    share = dict.fromkeys(dag.nodes, 1.0)
+    finish = _list_schedule(
+        dag, list(dag.nodes), share, float(slots), 0.0, lambda i: (-dag.priority[i], i)
+    )
+    return max(finish.values(), default=0.0)

@@ -18,6 +18,7 @@ from orchestrator.backbone_store import store_backbone
 from orchestrator.contract.node import STATUS_ORDER, NodeStatus, TrialSettings
 from orchestrator.contract.rows import ResultRow, TaskResult
 from orchestrator.dag import Dag
+from orchestrator.eta import RunClock, duration, error_summary
 from orchestrator.nodes import Node, Plan
 from orchestrator.plan import plan_sweep
 from orchestrator.results import has_rows, write_node_rows
@@ -154,25 +155,44 @@ def backfill_cached_rows(plan: Plan, store: ArtifactStore, results: str, run_id:
 
 
 class _Progress:
-    """Prints node counts when they change (at most every ``every`` seconds) and each outcome."""
+    """Prints node counts, the estimated time left and the running nodes' epochs when they change
+    (at most every ``every`` seconds), and each outcome."""
+
+    SHOWN_RUNNING = 4  # running nodes named on a progress line; the rest counted
 
     def __init__(self, searcher, dag: Dag, every: float = 2.0, stream=sys.stderr):
         self.searcher, self.dag, self.every, self.stream = searcher, dag, every, stream
         self.start = time.time()
         self.last_print = 0.0
-        self.last_counts = None
+        self.last_state = None
         self.retried = 0
+        self.clock = RunClock(dag.nodes, start=self.start)
 
     def line(self, force: bool = False) -> None:
         counts = self.searcher.counts()
+        epochs = sorted(self.clock.running_epochs())
         now = time.time()
-        if not force and (counts == self.last_counts or now - self.last_print < self.every):
+        state = (counts, epochs)
+        if not force and (state == self.last_state or now - self.last_print < self.every):
             return
-        self.last_counts, self.last_print = counts, now
+        self.last_state, self.last_print = state, now
         parts = [f"{s.value} {counts.get(s, 0)}" for s in STATUS_ORDER]
+        left = self.clock.estimate(self.searcher.status, now)
+        if left is not None:
+            parts.append(f"left ~{duration(left)}")
+        if epochs:
+            shown = [f"{label} {e}/{t}" for label, e, t in epochs[: self.SHOWN_RUNNING]]
+            more = len(epochs) - self.SHOWN_RUNNING
+            parts.append("epochs: " + ", ".join(shown) + (f" +{more} more" if more > 0 else ""))
         print(
             f"[{now - self.start:7.1f}s] nodes: " + " | ".join(parts), file=self.stream, flush=True
         )
+
+    def summary(self) -> None:
+        """How far the time-left estimates were off, at the end of the run."""
+        text = error_summary(self.clock)
+        if text:
+            self.event(text)
 
     def event(self, text: str) -> None:
         print(f"[{time.time() - self.start:7.1f}s] {text}", file=self.stream, flush=True)
@@ -185,11 +205,25 @@ def _make_callback(progress: _Progress, errors: dict):
         def on_step_end(self, iteration, trials, **info):
             progress.line()
 
+        def on_trial_start(self, iteration, trials, trial, **info):
+            progress.clock.trial_started(trial.config.get("node_id"))
+
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            progress.clock.reported(trial.config.get("node_id"), result)
+
         def on_trial_complete(self, iteration, trials, trial, **info):
             node_id = trial.config.get("node_id")
             node = progress.dag.nodes.get(node_id)
-            score = (trial.last_result or {}).get("score")
+            last = trial.last_result or {}
+            # trained and committed here; a node committed elsewhere or pruned calibrates nothing
+            if last.get("committed") and not last.get("reused"):
+                progress.clock.trial_finished(node_id)
+            else:
+                progress.clock.trial_ended(node_id)
+            score = last.get("score")
             shown = f" score {score:.1f}" if isinstance(score, float) else ""
+            left = progress.clock.estimate(progress.searcher.status)
+            shown += f" (left ~{duration(left)})" if left is not None else ""
             if node is not None:
                 progress.event(f"done {node.label}{shown}")
 
@@ -210,6 +244,7 @@ def _make_callback(progress: _Progress, errors: dict):
             except OSError:
                 pass
             errors[node_id] = err.strip().splitlines()[-1] if err.strip() else "trial failed"
+            progress.clock.trial_ended(node_id)
             node = progress.dag.nodes.get(node_id)
             progress.event(f"FAILED {node.label if node else node_id}: {errors[node_id]}")
 
@@ -445,6 +480,7 @@ def run_sweep(
     )
     setup.tuner.fit()
     setup.progress.line(force=True)
+    setup.progress.summary()
     return record_outcomes(run, setup)
 
 

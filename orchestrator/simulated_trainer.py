@@ -70,7 +70,8 @@ class SimulatedTrainer:
             if matches(node, self.fail):
                 raise SimulatedFailure(f"simulated failure of {node.id} in epoch {epoch}")
             if report is not None:
-                report({"epoch": epoch, "dev_score": fake_score(node.id, "dev")}, ckpt)
+                metrics = {"epoch": epoch, "epochs_total": REPORTS}
+                report({**metrics, "dev_score": fake_score(node.id, "dev")}, ckpt)
         for name in os.listdir(out_dir):
             if name.startswith(".checkpoint-"):
                 shutil.rmtree(os.path.join(out_dir, name))

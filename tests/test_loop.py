@@ -128,6 +128,7 @@ def test_resume_from_a_checkpoint_ends_like_an_uninterrupted_run(tokenizer, tmp_
     settings = _settings(epochs=3, warmup_ratio=0.2)
     whole = run(_model(tokenizer, "syn_paraphrase"), [task], settings, 1, report=report)
     assert [m["epoch"] for m, _ in reports] == [1, 2, 3]
+    assert {m["epochs_total"] for m, _ in reports} == {3}  # what a progress line shows of it
     resumed = run(
         _model(tokenizer, "syn_paraphrase"), [task], settings, 1, resume_from=reports[0][1]
     )

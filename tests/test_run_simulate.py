@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,10 @@ def test_simulated_run_follows_the_dag_and_a_rerun_is_all_cached(tmp_path, cli):
     out = cli(*run_args(tmp_path, "20"), timeout=300)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     assert "nodes: pending" in out.stderr  # progress while it runs
+    # the time left, calibrated once a node has finished, while nodes are left; at the end, how
+    # far the estimates were off
+    assert re.search(r"done \S+ score [\d.]+ \(left ~\d+", out.stderr), out.stderr[-3000:]
+    assert "time-left estimates: the first" in out.stderr
     assert "trial processes: reused" in out.stderr
     plan = plan_sweep(load_spec(SWEEP), simulate=True)
     df = results.load(str(tmp_path / "results" / "tiny_sim"))

@@ -204,7 +204,7 @@ def run(
         state.rounds_done += 1
         if settings.patience is not None and state.bad_rounds >= settings.patience:
             state.stopped = True
-        metrics = _round_metrics(state, train_loss, dev, scheduler)
+        metrics = _round_metrics(state, train_loss, dev, scheduler, plan.rounds)
         state.history.append(metrics)
         if report is not None:
             _report_with_checkpoint(
@@ -460,9 +460,10 @@ def _linear_schedule(optimizer, total_steps: int, warmup_ratio: float):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _round_metrics(state: LoopState, train_loss: float, dev: dict, scheduler) -> dict:
+def _round_metrics(state: LoopState, train_loss: float, dev: dict, scheduler, rounds: int) -> dict:
     metrics = {
         "epoch": state.rounds_done,
+        "epochs_total": rounds,  # the most rounds it runs (early stopping may end it sooner)
         "step": state.step,
         "train_loss": train_loss,
         "dev_loss": _mean([d["loss"] for d in dev.values()]),
