@@ -129,7 +129,9 @@ class _Guarded:
         if self._off or result.get("reused"):
             return
         if trial not in self._started:
-            if not self._safely("starting a run", self._start_run, trial, self._describe(trial)):
+            if not self._safely(
+                "starting a run", lambda: self._start_run(trial, self._describe(trial))
+            ):
                 return
             self._started.add(trial)
         # the trial's config is Tune's (node id, a search's choice): the run's config says more
@@ -213,7 +215,11 @@ def _wandb_callback(describe: Describe, results_dir: str | None):
             self._trial_queues[trial] = _SendOnly(self._trial_queues[trial])
 
         def on_experiment_end(self, trials, **info) -> None:
-            # what was sent reaches the runs before Ray waits for them to finish
+            self._safely("finishing", self._flush)
+            super().on_experiment_end(trials, **info)
+
+        def _flush(self) -> None:
+            """Wait until what was sent has reached the runs, before Ray waits for them to end."""
             flushed = [q.flushed() for q in self._trial_queues.values() if isinstance(q, _SendOnly)]
             late = wait(flushed, timeout=WANDB_FINISH_TIMEOUT_S).not_done
             if late:
@@ -223,7 +229,6 @@ def _wandb_callback(describe: Describe, results_dir: str | None):
                     file=sys.stderr,
                     flush=True,
                 )
-            super().on_experiment_end(trials, **info)
 
     project = os.environ.get("WANDB_PROJECT") or "scalearn-sweeps"
     return WandbNodes(describe, project=project, upload_timeout=WANDB_FINISH_TIMEOUT_S)
