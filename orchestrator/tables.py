@@ -13,7 +13,7 @@ from importlib import resources
 
 import pandas as pd
 
-from orchestrator.contract.methods import METHODS, Kind
+from orchestrator.contract.methods import METHODS, SIGNIFICANCE_BASELINE, Kind
 from orchestrator.contract.node import NodeStatus
 from orchestrator.results import latest
 from orchestrator.significance import ALPHA, Significance, compare
@@ -211,7 +211,7 @@ def _side_by_side(
     return Table(None, all_tasks, methods, mean, std, n, paper, notes, columns, labels, per_seed)
 
 
-DEFAULT_BASELINE = "adapter"
+DEFAULT_BASELINE = SIGNIFICANCE_BASELINE
 
 
 def mark_significance(

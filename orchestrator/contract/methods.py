@@ -336,6 +336,9 @@ NOT_YET_BUILT: tuple[str, ...] = ()
 DEFAULT_SOURCE_METHOD = "adapter"
 # The methods of the paper's headline claim: ScaLearn's transfer layer against AdapterFusion's.
 HEADLINE, HEADLINE_BASELINE = "scalearn", "adapter_fusion"
+# The row a grid's significance marks compare with unless told otherwise: the single-task adapter
+# every two-stage method builds on (``table --significance``).
+SIGNIFICANCE_BASELINE = "adapter"
 
 
 def get_method(name: str) -> Method:
