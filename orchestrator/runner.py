@@ -24,6 +24,7 @@ from orchestrator.results import has_rows, write_node_rows
 from orchestrator.store import ArtifactStore, open_store
 from orchestrator.sweep.spec import SweepSpec
 from orchestrator.trial import rows_from_store
+from orchestrator.tune_bookkeeping import apply_tune_env, checkpoint_pruner
 
 # Trials Tune may hold waiting for resources at once. Tune's default for custom searchers is 1,
 # which serialises trial start-up; a few more keep the cluster fed without flooding it.
@@ -268,6 +269,7 @@ def build_tuner(
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # Tune snapshots its state after each checkpoint; with short trials it warns about that often.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    apply_tune_env()
     import ray
     from ray import tune
 
@@ -322,8 +324,10 @@ def build_tuner(
             name=run.settings.run_id,
             storage_path=f"{run.settings.results}/{run.spec.name}/_tune",
             failure_config=tune.FailureConfig(max_failures=run.spec.retries),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            callbacks=[_make_callback(progress, errors)],
+            # no num_to_keep: it would snapshot the experiment at every checkpoint; the
+            # pruner keeps one checkpoint per trial instead (orchestrator.tune_bookkeeping)
+            checkpoint_config=tune.CheckpointConfig(),
+            callbacks=[_make_callback(progress, errors), checkpoint_pruner()],
             verbose=0,
         ),
     )
