@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from orchestrator.backbone_store import fetch_backbone
-from orchestrator.cluster import where
+from orchestrator.cluster import process_started_at, where
 from orchestrator.contract.node import NodeSpec, TrialSettings
 from orchestrator.contract.rows import ResultRow, TaskResult
 from orchestrator.contract.trainer import Trainer
@@ -173,6 +173,7 @@ def train_and_commit(node: NodeSpec, store: ArtifactStore, settings: TrialSettin
                 "finished_at": time.time(),
                 "resumed": resume_dir is not None,
                 "pid": os.getpid(),
+                "process_started_at": process_started_at(),
                 **where(),
             },
         )
