@@ -33,17 +33,27 @@ PENDING, RUNNING, DONE, FAILED, BLOCKED, CACHED, PRUNED = (
 
 
 class DagSearcher(Searcher):
-    """Suggests ``{"node_id": ..., "hparams": ...}`` for ready nodes, highest priority first.
+    """Suggests ``{"node_id": ..., "hparams": ..., "node": ...}`` for ready nodes, highest
+    priority first.
 
     ``outcome(node_id) -> (hparams, value)`` reads a committed search sample's hyperparameters
-    and selection value; ``studies`` is a SearchStudies when the plan has search nodes.
+    and selection value; ``studies`` is a SearchStudies when the plan has search nodes. ``nodes``
+    gives the Node a suggestion carries (default: the DAG's), so a trial's process receives its
+    own node rather than the whole plan.
     """
 
     def __init__(
-        self, dag: Dag, is_committed, cached: set[str] | None = None, studies=None, outcome=None
+        self,
+        dag: Dag,
+        is_committed,
+        cached: set[str] | None = None,
+        studies=None,
+        outcome=None,
+        nodes: dict | None = None,
     ):
         super().__init__()
         self.dag = dag
+        self.nodes = nodes if nodes is not None else dag.nodes
         self.is_committed = is_committed
         self.studies = studies
         self.outcome = outcome
@@ -173,7 +183,7 @@ class DagSearcher(Searcher):
             self._fail(node_id, "no sample of its search finished")
         self._set(node_id, RUNNING)
         self.trials[trial_id] = node_id
-        return {"node_id": node_id, "hparams": hparams}
+        return {"node_id": node_id, "hparams": hparams, "node": self.nodes[node_id]}
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         node_id = self.trials.get(trial_id)

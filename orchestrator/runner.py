@@ -300,7 +300,9 @@ def build_tuner(
         flush=True,
     )
     trainable = tune.with_resources(
-        tune.with_parameters(run_node_trial, nodes=nodes, settings=run.settings),
+        # each trial gets its node in its config (DagSearcher), not the whole plan: a plan of
+        # 10,000 nodes is megabytes that every fresh trial process would fetch and unpickle
+        tune.with_parameters(run_node_trial, settings=run.settings),
         lambda config: _placement(nodes[config["node_id"]]),
     )
     searcher = DagSearcher(
@@ -309,6 +311,7 @@ def build_tuner(
         cached=run.cached,
         studies=_studies(run),
         outcome=lambda node_id, metric: search_outcome(run.store, nodes[node_id], metric),
+        nodes=nodes,
     )
     progress = _Progress(searcher, run.dag)
     errors: dict[str, str] = {}

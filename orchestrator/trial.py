@@ -112,12 +112,12 @@ def wait_for_claim(store: ArtifactStore, node_id: str, owner: str) -> bool:
     return False
 
 
-def run_node_trial(config: dict, nodes: dict[str, Node], settings: TrialSettings) -> None:
-    """The Ray Tune function trainable: config names the node (and a search's choice of
-    hyperparameters); ``nodes`` is the plan."""
+def run_node_trial(config: dict, settings: TrialSettings) -> None:
+    """The Ray Tune function trainable: config holds the node (``DagSearcher``) and a search's
+    choice of hyperparameters."""
     from ray import tune
 
-    node = nodes[config["node_id"]]
+    node: Node = config["node"]
     spec = node.spec(config.get("hparams") or None)
     store = open_store(settings.store)
     # The same run retrying this node (a lost worker) owns the claim its first try left behind.
