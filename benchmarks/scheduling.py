@@ -159,10 +159,7 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, arm: str) -> d
         "overhead_p90_s": statistics.quantiles(overhead.values(), n=10)[-1],
         "overhead_max_s": max(overhead.values()),
         "in_trial_overhead_median_s": statistics.median(in_trial),
-        **{
-            f"overhead_{k}_median_s": statistics.median(v) if v else None
-            for k, v in parts.items()
-        },
+        **{f"overhead_{k}_median_s": statistics.median(v) if v else None for k, v in parts.items()},
         "work": str(work),
     }
 
