@@ -20,6 +20,7 @@ holds that in memory, not in the snapshot.
 
 from __future__ import annotations
 
+import logging
 import os
 
 SNAPSHOT_PERIOD_S = 300
@@ -34,6 +35,10 @@ def apply_tune_env() -> dict[str, str]:
     them; returns the values in force."""
     for key, value in TUNE_ENV.items():
         os.environ.setdefault(key, value)
+    if os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] == "1":
+        # Tuner.fit() ends by reading every trial's logger files into its ResultGrid, which the
+        # runner never reads; without the files it would warn once per trial
+        logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     return {key: os.environ[key] for key in TUNE_ENV}
 
 

@@ -65,6 +65,7 @@ def test_simulated_run_follows_the_dag_and_a_rerun_is_all_cached(tmp_path, cli):
     ]
     assert leftovers == []
     assert len(list(tune_dir.glob("*/experiment_state-*.json"))) == 1
+    assert "Could not fetch metrics" not in out.stderr, "Tune's reading of absent logger files"
 
     again = cli(*run_args(tmp_path, "20"), timeout=120)
     assert again.returncode == 0, again.stderr[-3000:]
