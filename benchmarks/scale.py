@@ -218,7 +218,29 @@ def main(argv: list[str] | None = None) -> int:
             f"{f['status_s']:.1f} s, table {f['table_s']:.1f} s, cached rerun "
             f"{f['cached_rerun_s']:.1f} s"
         )
-    if "cluster" in phases:
+    if "cluster" in phases and len(phases) > 1:
+        # Ray Tune registers the trainable once per process; a second Ray session of the same
+        # process (the cluster after the local instance) does not find it
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                *(argv if argv is not None else sys.argv[1:]),
+                "--phases",
+                "cluster",
+                "--work",
+                str(work),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if not child.stdout.strip():
+            sys.stderr.write(child.stderr[-3000:])
+            raise RuntimeError(f"the cluster phase failed (exit status {child.returncode})")
+        out["phases"]["cluster"] = json.loads(child.stdout)["phases"]["cluster"]
+        lines.append(child.stderr.strip().splitlines()[-1])
+    elif "cluster" in phases:
         from orchestrator.local_cluster import CLUSTER_ENV, LocalCluster
 
         for node in plan.nodes:  # the estimate of what run --simulate --speed X sleeps

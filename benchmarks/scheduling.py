@@ -164,6 +164,23 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, arm: str) -> d
     }
 
 
+def arm_in_child(argv: list[str], arm: str, work: Path) -> dict:
+    """One arm's figures, measured by this script in a process of its own: Ray Tune registers the
+    trainable once per process, and a later Ray session of the same process (a cluster after a
+    local instance) does not find it."""
+    import subprocess
+
+    child = subprocess.run(
+        [sys.executable, __file__, *argv, "--arms", arm, "--work", str(work), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    sys.stderr.write(child.stderr[-3000:])
+    if child.returncode not in (0, 1) or not child.stdout.strip():
+        raise RuntimeError(f"the {arm} arm failed (exit status {child.returncode})")
+    return json.loads(child.stdout)["arms"][arm]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -198,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work or tempfile.mkdtemp(prefix="scheduling-bench-"))
     figures = {}
     for arm in arms:
-        f = measure_arm(spec, plan, args.slots, args.speed, work / arm, arm)
+        if len(arms) == 1:
+            f = measure_arm(spec, plan, args.slots, args.speed, work / arm, arm)
+        else:
+            f = arm_in_child(argv if argv is not None else sys.argv[1:], arm, work)
         f["makespan_ratio"] = f["measured_makespan_s"] / estimate_s
         figures[arm] = f
     ours = figures[arms[-1]]
