@@ -267,7 +267,8 @@ def build_tuner(
 
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(DEFAULT_MAX_PENDING))
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    # Tune snapshots its state after each checkpoint; with short trials it warns about that often.
+    # Tune warns whenever it snapshots its state within seconds of the last time, which a short
+    # TUNE_GLOBAL_CHECKPOINT_S of the user's makes routine.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     apply_tune_env()
     import ray
