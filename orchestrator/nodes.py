@@ -16,7 +16,7 @@ from orchestrator.contract.methods import METHODS, Kind
 from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef
 from orchestrator.cost_model import node_cost
 from orchestrator.data_identity import data_identity, resolve_data
-from orchestrator.hpsearch.spec import group_id
+from orchestrator.hpsearch.spec import SearchSpec, group_id
 from orchestrator.sweep.spec import SweepSpec
 
 ID_HASH_CHARS = 20
@@ -149,32 +149,11 @@ class NodeFactory:
         """
         spec = self.spec
         kind = METHODS[method].kind
-        resolved = spec.hparams(method, benchmark, task) if hparams is None else hparams
-        costed = resolved
-        if search:
-            # searched values are chosen at run time; the search's definition stands in for them
-            resolved = {k: (None if k in search["keys"] else v) for k, v in resolved.items()}
-        bench = spec.benchmarks[benchmark]
-        data = {t: resolve_data(t, bench.data[t]) for t in tasks}
-        identity = {
-            "kind": kind.value,
-            "method": method,
-            # A stage-one node is the same run whichever benchmark lists its task (SuperGLUE's RTE
-            # is GLUE's), so the benchmark enters the identity only through multi-task nodes' tasks.
-            "task": task,
-            "tasks": tasks if kind != Kind.STL else None,
-            "seed": seed,
-            "backbone": spec.backbone,
-            "hparams": identity_hparams(resolved),
-            "data": {t: data_identity(d) for t, d in data.items()},
-            "deps": deps,
-            "simulated": self.simulated,
-        }
+        resolved, costed, data = self.resolve(method, benchmark, task, tasks, search, hparams)
+        identity = self.identity(method, task, tasks, seed, resolved, data, deps, search)
         label = task or benchmark
-        if search:
-            identity["search"] = {k: v for k, v in search.items() if k != "spec"}
-            if search["role"] == "sample":
-                label = f"{label}-search{search['index']}"
+        if search and search["role"] == "sample":
+            label = f"{label}-search{search['index']}"
         return Node(
             id=node_id(method, label, seed, identity),
             kind=kind,
@@ -194,23 +173,67 @@ class NodeFactory:
             search=search,
         )
 
-    def with_search(
+    def resolve(
         self,
         method: str,
         benchmark: str,
         task: str | None,
         tasks: list[str],
-        seed: int,
-        deps: list[str],
-    ) -> list[Node]:
-        """The node of (method, task, seed), preceded by its search's sample nodes if it has one.
+        search: dict | None = None,
+        hparams: dict | None = None,
+    ) -> tuple[dict, dict, dict]:
+        """(hyperparameters as planned, as costed, data per task) of a node."""
+        resolved = self.spec.hparams(method, benchmark, task) if hparams is None else hparams
+        costed = resolved
+        if search:
+            # searched values are chosen at run time; the search's definition stands in for them
+            resolved = {k: (None if k in search["keys"] else v) for k, v in resolved.items()}
+        bench = self.spec.benchmarks[benchmark]
+        data = {t: resolve_data(t, bench.data[t]) for t in tasks}
+        return resolved, costed, data
 
-        The last node returned is the seed node; with a search it depends on every sample.
-        """
+    def identity(
+        self,
+        method: str,
+        task: str | None,
+        tasks: list[str],
+        seed: int | None,
+        resolved: dict,
+        data: dict,
+        deps: list[str],
+        search: dict | None = None,
+    ) -> dict:
+        """Everything that determines a node's output: what its id hashes."""
+        kind = METHODS[method].kind
+        identity = {
+            "kind": kind.value,
+            "method": method,
+            # A stage-one node is the same run whichever benchmark lists its task (SuperGLUE's RTE
+            # is GLUE's), so the benchmark enters the identity only through multi-task nodes' tasks.
+            "task": task,
+            "tasks": tasks if kind != Kind.STL else None,
+            "seed": seed,
+            "backbone": self.spec.backbone,
+            "hparams": identity_hparams(resolved),
+            "data": {t: data_identity(d) for t, d in data.items()},
+            "deps": deps,
+            "simulated": self.simulated,
+        }
+        if search:
+            identity["search"] = {k: v for k, v in search.items() if k != "spec"}
+        return identity
+
+    def search_group(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        deps: list[str],
+        search: SearchSpec,
+    ) -> dict:
+        """The group of a search: its id (a hash of what defines it), spec and searched keys."""
         spec = self.spec
-        search = spec.search_for(method, benchmark, task)
-        if search is None:
-            return [self.node(method, benchmark, task, tasks, seed, deps)]
         base = spec.hparams(method, benchmark, task)
         keys = sorted(search.space)
         gid = group_id(
@@ -229,7 +252,26 @@ class NodeFactory:
                 "simulated": self.simulated,
             }
         )
-        info = {"group": gid, "spec": search.to_dict(), "keys": keys}
+        return {"group": gid, "spec": search.to_dict(), "keys": keys}
+
+    def with_search(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        seed: int,
+        deps: list[str],
+    ) -> list[Node]:
+        """The node of (method, task, seed), preceded by its search's sample nodes if it has one.
+
+        The last node returned is the seed node; with a search it depends on every sample.
+        """
+        spec = self.spec
+        search = spec.search_for(method, benchmark, task)
+        if search is None:
+            return [self.node(method, benchmark, task, tasks, seed, deps)]
+        info = self.search_group(method, benchmark, task, tasks, deps, search)
         samples = [
             self.node(
                 method,
