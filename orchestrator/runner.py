@@ -61,7 +61,8 @@ class PreparedRun:
     started: float
 
 
-def _absolute(uri: str) -> str:
+def absolute(uri: str) -> str:
+    """A store or results location as every machine of the cluster names it."""
     return uri if "://" in uri else str(Path(uri).expanduser().resolve())
 
 
@@ -84,13 +85,45 @@ def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = 
         "configure_logging": True,
     }
     if address and address != "local":
+        _raise_unreachable(address, "--address")
         ray.init(address=address, **kwargs)
         return False
     if address is None and _cluster_to_join() is not None:
+        if os.environ.get("RAY_ADDRESS"):
+            _raise_unreachable(os.environ["RAY_ADDRESS"], "RAY_ADDRESS")
         ray.init(**kwargs)
         return False
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **kwargs)
     return True
+
+
+def address_problem(address: str | None, timeout: float = 10.0) -> str | None:
+    """What is wrong with a Ray cluster address (``--address``, ``RAY_ADDRESS``), or None:
+    ``ray.init`` waits for ever for a cluster that is not there, so a ``host:port`` must answer.
+    """
+    import socket
+
+    if not address or address in ("local", "auto") or "://" in address:
+        return None  # a local instance, Ray's own lookup or Ray Client: Ray reports those
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return f"expected a Ray cluster address host:port, 'local' or 'auto', got {address!r}"
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        return (
+            f"nothing answers at {address} ({e.strerror or e}): start the cluster or give its "
+            "head node's address, host:6379"
+        )
+    return None
+
+
+def _raise_unreachable(address: str, option: str) -> None:
+    from orchestrator.problems import UsageError
+
+    problem = address_problem(address)
+    if problem:
+        raise UsageError(option, problem)
 
 
 def _cluster_to_join() -> str | None:
@@ -111,13 +144,21 @@ def _cluster_to_join() -> str | None:
 
 
 def prepare_run(
-    spec: SweepSpec, results: str, store_uri: str, simulate: bool, speed: float, fail: str | None
+    spec: SweepSpec,
+    results: str,
+    store_uri: str,
+    simulate: bool,
+    speed: float,
+    fail: str | None,
+    plan: Plan | None = None,
 ) -> PreparedRun:
-    """Plan the sweep against the store and give its cached nodes a row in this results folder."""
+    """Plan the sweep against the store (unless ``plan`` is that plan already) and give its
+    cached nodes a row in this results folder."""
     started = time.time()
-    results, store_uri = _absolute(results), _absolute(store_uri)
+    results, store_uri = absolute(results), absolute(store_uri)
     store = open_store(store_uri)
-    plan = plan_sweep(spec, committed=store.is_committed, simulate=simulate)
+    if plan is None:
+        plan = plan_sweep(spec, committed=store.is_committed, simulate=simulate)
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     settings = TrialSettings(
         store=store_uri,
@@ -259,15 +300,13 @@ def build_tuner(
     """Join or start Ray and wire the run's plan into one Ray Tune experiment.
 
     ``min_nodes``: wait (up to ``min_nodes_timeout`` s) until the cluster has this many Ray nodes,
-    for a batch job whose workers start beside the driver (``orchestrator.cluster``).
+    for a batch job whose workers start beside the driver (``orchestrator.cluster``). Raises
+    InputError when a trial's request fits no machine (``fit_to_cluster``).
     """
-    from dataclasses import replace
-
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(DEFAULT_MAX_PENDING))
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # Tune snapshots its state after each checkpoint; with short trials it warns about that often.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    import ray
     from ray import tune
 
     from orchestrator.dag_searcher import DagSearcher
@@ -283,12 +322,7 @@ def build_tuner(
 
     found = wait_for_nodes(min_nodes, min_nodes_timeout) if min_nodes else alive_nodes()
     print(f"cluster: {describe(found)}", file=sys.stderr, flush=True)
-    has_gpu = ray.cluster_resources().get("GPU", 0) > 0
-    # a CPU-only cluster runs everything on CPUs
-    nodes = {
-        n.id: n if has_gpu else replace(n, resources=dict(n.resources, gpu=0))
-        for n in run.plan.nodes
-    }
+    nodes = fit_to_cluster(run, found, own_instance)
     if reuse_actors is None:
         reuse_actors = may_reuse_processes(nodes, run.settings.simulate, own_instance)
     print(
@@ -328,6 +362,34 @@ def build_tuner(
         ),
     )
     return TunerSetup(tuner, searcher, progress, errors, nodes)
+
+
+def fit_to_cluster(run: PreparedRun, found: list[dict], own_instance: bool) -> dict[str, Node]:
+    """The run's nodes with requests the cluster can hold (``orchestrator.capacity``); prints
+    what it changed, raises InputError naming the requests nothing can hold."""
+    from orchestrator import capacity
+    from orchestrator.problems import InputError
+
+    machines = capacity.running_machines(found)
+    if not own_instance:  # a local instance this run started has no autoscaler
+        machines += capacity.startable_node_types()
+    fitted = capacity.fit_requests(
+        {n.id: n for n in run.plan.nodes},
+        machines,
+        scale_down=run.settings.simulate and own_instance,
+        where=run.spec.path,
+        resource_key=lambda m: (
+            f"methods.{m}.resources"
+            if m in run.spec.methods and run.spec.methods[m].resources
+            else "resources"
+        ),
+        todo={n.id for n in run.todo},
+    )
+    for note in fitted.notes:
+        print(note, file=sys.stderr, flush=True)
+    if fitted.problems:
+        raise InputError(fitted.problems)
+    return fitted.nodes
 
 
 def _placement(node: Node):
@@ -410,14 +472,16 @@ def run_sweep(
     reuse_actors: bool | None = None,
     min_nodes: int = 0,
     min_nodes_timeout: float = 600.0,
+    plan: Plan | None = None,
 ) -> RunSummary:
     """Plan the sweep, skip what the store holds, run the rest on Ray Tune; returns a summary.
 
     ``reuse_actors``: None decides by ``may_reuse_processes``; False starts every trial in a fresh
     process (seconds more per trial); True reuses processes even on shared GPUs. ``min_nodes``:
-    see ``build_tuner``.
+    see ``build_tuner``. ``plan``: the sweep's plan against this store, when already made (the
+    CLI's checks make it). Raises InputError when a request fits no machine of the cluster.
     """
-    run = prepare_run(spec, results, store_uri, simulate, speed, simulate_failures)
+    run = prepare_run(spec, results, store_uri, simulate, speed, simulate_failures, plan)
     print(
         f"sweep {spec.name}: {len(run.plan.nodes)} nodes, {len(run.cached)} cached, "
         f"{len(run.todo)} to run{' (simulated)' if simulate else ''}; run id {run.settings.run_id}",
