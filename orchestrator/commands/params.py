@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+from orchestrator.commands.args import positive_int
 from orchestrator.contract.methods import HEADLINE, HEADLINE_BASELINE, METHODS
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("params", help="parameter counts of every method on a backbone")
     p.add_argument("--backbone", default="roberta-base")
-    p.add_argument("--sources", type=int, default=8, help="number of source adapters")
+    p.add_argument("--sources", type=positive_int, default=8, help="number of source adapters")
     p.add_argument("--json", action="store_true")
 
 
