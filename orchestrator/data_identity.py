@@ -59,13 +59,39 @@ def resolve_data(task: str, data: dict) -> dict:
     return out
 
 
-def data_identity(data: dict) -> dict:
-    """The part of a resolved data spec that decides the data a node trains on."""
-    if data["source"] != "local":
-        return data
-    ident = {k: v for k, v in data.items() if k != "dir"}
-    folder = Path(data["dir"])
-    ident["files"] = (
-        folder_fingerprint(folder) if folder.is_dir() else f"missing:{os.fspath(folder)}"
-    )
+# The data protocol's version. A change to the rows a node of some task trains, selects or is
+# scored on raises it for exactly the nodes it changes (``data_protocol``); version 1 enters no
+# id, so nodes whose data never changed keep theirs.
+# 2: GLUE and SuperGLUE split 90/10 by ``datasets``' train_test_split (the official rows);
+#    ReCoRD truncates the passage only, picks the candidate by its positive-class logit and
+#    orders its candidates as the hub does; WSC marks the official data's index as given;
+#    a train limit or few-shot k keeps the first rows of train, not a seeded sample.
+DATA_PROTOCOL = 2
+
+
+def data_protocol(task: str, data: dict, limited: bool = False) -> int:
+    """The protocol version of ``task``'s data under ``data``; ``limited``: the node keeps only
+    some train rows (``train_limit`` or ``k``)."""
+    benchmark = get_task(task).benchmark
+    if benchmark in ("glue", "superglue") and data.get("source") in ("hub", "local"):
+        return DATA_PROTOCOL
+    if limited or data.get("k") is not None or data.get("train_limit") is not None:
+        return DATA_PROTOCOL  # HumSet and synthetic rows change only where train is cut
+    return 1
+
+
+def data_identity(data: dict, task: str | None = None, limited: bool = False) -> dict:
+    """The part of a resolved data spec that decides the data a node trains on (with ``task``:
+    and the data protocol's version, where it is not the first)."""
+    ident = dict(data)
+    if data["source"] == "local":
+        ident = {k: v for k, v in data.items() if k != "dir"}
+        folder = Path(data["dir"])
+        ident["files"] = (
+            folder_fingerprint(folder) if folder.is_dir() else f"missing:{os.fspath(folder)}"
+        )
+    if task is not None:
+        version = data_protocol(task, data, limited)
+        if version > 1:
+            ident["protocol"] = version
     return ident

@@ -10,24 +10,9 @@ so they are part of every id and of every result row's hparams.
 
 from __future__ import annotations
 
-from orchestrator.contract import hparams as hp
-from orchestrator.contract.methods import METHODS, Kind, methods_of_kind
+from orchestrator.contract.methods import Kind, methods_of_kind
 from orchestrator.nodes import Node, NodeFactory
 from orchestrator.sweep.spec import SweepSpec
-from trainables.tasks.registry import get_task
-
-
-def source_hparams(spec: SweepSpec, task: str) -> dict:
-    """The full-data source adapter's hyperparameters: the paper's stage one, then overrides.
-
-    The sweep's ``training`` block is for the few-shot runs and does not apply here.
-    """
-    resolved = hp.defaults()
-    resolved.update(METHODS[spec.source_method].defaults)
-    resolved.update(spec.fewshot.sources)
-    if resolved["max_length"] is None:
-        resolved["max_length"] = get_task(task).max_length
-    return resolved
 
 
 def plan_fewshot(spec: SweepSpec, simulate: bool = False) -> list[Node]:
@@ -43,15 +28,7 @@ def plan_fewshot(spec: SweepSpec, simulate: bool = False) -> list[Node]:
     transfer = [m for m in methods_of_kind(Kind.TRANSFER) if m in spec.methods]
     for bname, bench in spec.benchmarks.items():
         full = {
-            t: make.node(
-                spec.source_method,
-                bname,
-                t,
-                [t],
-                spec.source_seed,
-                [],
-                hparams=source_hparams(spec, t),
-            )
+            t: make.stage_one_node(t, spec.source_seed, fewshot.sources, benchmark=bname)
             for t in bench.tasks
         }
         for k in fewshot.k:

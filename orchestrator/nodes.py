@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import HParams, identity_hparams
 from orchestrator.contract.methods import METHODS, Kind
 from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef
@@ -18,6 +19,8 @@ from orchestrator.cost_model import node_cost
 from orchestrator.data_identity import data_identity, resolve_data
 from orchestrator.hpsearch.spec import SearchSpec, group_id
 from orchestrator.sweep.spec import SweepSpec
+from trainables import backbone_ref
+from trainables.tasks.registry import get_task
 
 ID_HASH_CHARS = 20
 
@@ -77,9 +80,7 @@ class Node:
             # a transfer node's sources follow its tasks, one adapter per task
             sources=tuple(
                 SourceRef(node_id, task)
-                for node_id, task in zip(
-                    self.sources, self.tasks, strict=self.kind == Kind.TRANSFER
-                )
+                for node_id, task in zip(self.sources, self.tasks, strict=self.kind.has_sources)
             ),
             simulated=self.simulated,
             resources=dict(self.resources),
@@ -115,6 +116,29 @@ class Plan:
         return {"sweep": self.sweep, "nodes": nodes}
 
 
+def limits_train(hparams: dict) -> bool:
+    """Whether a node keeps only some train rows (a train limit or few-shot k)."""
+    return hparams.get("train_limit") is not None or hparams.get("k") is not None
+
+
+def selection_identity(hparams: dict, tasks: list[str]) -> dict:
+    """What ``select: score`` compares per scored task, where it is not what the project's first
+    version compared (the mean of every metric): STS-B's Pearson, MRPC's, QQP's and CB's
+    accuracy (the official few-shot scripts), MultiRC's F1a and ReCoRD's F1 (their scores)."""
+    if hparams.get("select") != "score":
+        return {}
+    out = {}
+    for t in tasks:
+        spec = get_task(t)
+        if spec.select_metric or spec.logged:
+            out[t] = spec.select_metric or "+".join(spec.metrics)
+    return out
+
+
+def _nonempty(key: str, value: dict) -> dict:
+    return {key: value} if value else {}
+
+
 def node_id(method: str, label: str, seed: int, identity: dict) -> str:
     """A content hash of everything that determines a node's output, readable at a glance."""
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
@@ -127,6 +151,11 @@ class NodeFactory:
 
     def __init__(self, spec: SweepSpec, simulated: bool):
         self.spec, self.simulated = spec, simulated
+        ref = spec.backbone_ref or backbone_ref.parse(spec.backbone)
+        # once per sweep: a local checkpoint's identity hashes its files
+        self.backbone_identity = backbone_ref.identity(ref)
+        config = backbone_ref.config_dict(ref)
+        self.backbone_arch = backbone_ref.arch(config) if config else None
 
     def node(
         self,
@@ -166,9 +195,9 @@ class NodeFactory:
             hparams=resolved,
             data=data,
             deps=list(deps),
-            sources=list(deps if sources is None else sources) if kind == Kind.TRANSFER else [],
+            sources=list(deps if sources is None else sources) if kind.has_sources else [],
             resources=spec.method_resources(method),
-            cost=node_cost(method, spec.backbone, tasks, costed),
+            cost=node_cost(method, self.backbone_arch, tasks, costed),
             simulated=self.simulated,
             search=search,
         )
@@ -188,8 +217,9 @@ class NodeFactory:
         if search:
             # searched values are chosen at run time; the search's definition stands in for them
             resolved = {k: (None if k in search["keys"] else v) for k, v in resolved.items()}
-        bench = self.spec.benchmarks[benchmark]
-        data = {t: resolve_data(t, bench.data[t]) for t in tasks}
+        data = {t: resolve_data(t, self._data_of(benchmark, t)) for t in tasks}
+        if task is not None and task not in data:  # a probe scores a task none of its sources has
+            data[task] = resolve_data(task, self._data_of(benchmark, task))
         return resolved, costed, data
 
     def identity(
@@ -213,12 +243,15 @@ class NodeFactory:
             "task": task,
             "tasks": tasks if kind != Kind.STL else None,
             "seed": seed,
-            "backbone": self.spec.backbone,
+            "backbone": self.backbone_identity,
             "hparams": identity_hparams(resolved),
-            "data": {t: data_identity(d) for t, d in data.items()},
+            "data": {t: data_identity(d, t, limits_train(resolved)) for t, d in data.items()},
             "deps": deps,
             "simulated": self.simulated,
         }
+        selection = selection_identity(resolved, [task] if task else tasks)
+        if selection:
+            identity["selection"] = selection
         if search:
             identity["search"] = {k: v for k, v in search.items() if k != "spec"}
         return identity
@@ -233,26 +266,55 @@ class NodeFactory:
         search: SearchSpec,
     ) -> dict:
         """The group of a search: its id (a hash of what defines it), spec and searched keys."""
-        spec = self.spec
-        base = spec.hparams(method, benchmark, task)
+        base = self.spec.hparams(method, benchmark, task)
         keys = sorted(search.space)
         gid = group_id(
             {
                 "method": method,
                 "task": task,
                 "tasks": tasks,
-                "backbone": spec.backbone,
+                "backbone": self.backbone_identity,
                 "hparams": identity_hparams({k: v for k, v in base.items() if k not in keys}),
                 "data": {
-                    t: data_identity(resolve_data(t, spec.benchmarks[benchmark].data[t]))
+                    t: data_identity(
+                        resolve_data(t, self._data_of(benchmark, t)), t, limits_train(base)
+                    )
                     for t in tasks
                 },
+                **_nonempty("selection", selection_identity(base, [task] if task else tasks)),
                 "deps": deps,
                 "search": search.to_dict(),
                 "simulated": self.simulated,
             }
         )
         return {"group": gid, "spec": search.to_dict(), "keys": keys}
+
+    def _data_of(self, benchmark: str, task: str) -> dict:
+        """``task``'s data spec: of ``benchmark`` if it lists the task, else of the sweep's first
+        benchmark that does (a probe's source may belong to another benchmark)."""
+        if benchmark in self.spec.benchmarks and task in self.spec.benchmarks[benchmark].data:
+            return self.spec.benchmarks[benchmark].data[task]
+        return self.spec.benchmarks[self.spec.benchmark_of(task)].data[task]
+
+    def stage_one_node(
+        self, task: str, seed: int, overrides: dict, benchmark: str | None = None
+    ) -> Node:
+        """The source method's full-data node of ``task``: the paper's stage-one hyperparameters
+        and ``overrides``, not the sweep's ``training`` (which is for the sweep's own runs), so it
+        is the same node, with the same id, as a full sweep's."""
+        spec = self.spec
+        resolved = self.stage_one_hparams(task, overrides)
+        bench = benchmark or spec.benchmark_of(task)
+        return self.node(spec.source_method, bench, task, [task], seed, [], hparams=resolved)
+
+    def stage_one_hparams(self, task: str, overrides: dict) -> dict:
+        """The hyperparameters of ``stage_one_node``."""
+        resolved = hp.defaults()
+        resolved.update(METHODS[self.spec.source_method].defaults)
+        resolved.update(overrides)
+        if resolved["max_length"] is None:
+            resolved["max_length"] = get_task(task).max_length
+        return resolved
 
     def with_search(
         self,

@@ -3,7 +3,7 @@
 Per benchmark: the stage-one methods on every task and seed; the source adapters of stage two (the
 sweep's ``sources`` method with its seed, on every task) and every transfer method on every target
 and seed over all of them; the joint methods per seed. Few-shot sweeps are planned by
-``orchestrator.fewshot_plan``.
+``orchestrator.fewshot_plan``, probing sweeps by ``orchestrator.probing_plan``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from orchestrator.contract.methods import Kind, methods_of_kind
 from orchestrator.fewshot_plan import plan_fewshot
 from orchestrator.nodes import Node, NodeFactory, Plan
+from orchestrator.probing_plan import plan_probing
 from orchestrator.problems import Problem
 from orchestrator.sweep.spec import SpecError, SweepSpec
 
@@ -45,6 +46,8 @@ def build_plan(
     missing: dict[str, list[str]] = {}  # benchmark -> tasks whose source is missing
     if spec.fewshot is not None:
         nodes = plan_fewshot(spec, simulate)
+    elif spec.probing is not None:
+        nodes = plan_probing(spec, simulate)
     else:
         nodes = _plan_full(spec, committed, simulate, missing)
     if mark_cached:
@@ -70,45 +73,78 @@ def _plan_full(
     def add(node: Node) -> Node:
         return nodes.setdefault(node.id, node)
 
-    for bname, bench in spec.benchmarks.items():
-        for method in _in_sweep(spec, Kind.STL):
-            m = spec.methods[method]
-            for task in bench.tasks:
-                for seed in m.seeds or bench.seeds[task]:
-                    for n in make.with_search(method, bname, task, [task], seed, []):
-                        add(n)
+    def have(node: Node) -> bool:
+        return node.id in nodes or committed(node.id)
 
-        transfer = _in_sweep(spec, Kind.TRANSFER)
-        if transfer:
-            sources = []
-            for task in bench.tasks:
-                *src_search, src = make.with_search(
-                    spec.source_method, bname, task, [task], spec.source_seed, []
-                )
-                if src.id not in nodes and not committed(src.id):
-                    missing.setdefault(bname, []).append(task)
-                    continue
-                for n in src_search:
-                    add(n)
-                sources.append(add(src))
-            source_ids = [s.id for s in sources]
-            for method in transfer:
-                m = spec.methods[method]
-                for task in bench.tasks:
-                    for seed in m.seeds or bench.seeds[task]:
-                        for n in make.with_search(
-                            method, bname, task, list(bench.tasks), seed, source_ids
-                        ):
-                            add(n)
-
-        for method in _in_sweep(spec, Kind.JOINT):
-            m = spec.methods[method]
-            seeds = m.seeds or sorted({s for t in bench.tasks for s in bench.seeds[t]})
-            for seed in seeds:
-                for n in make.with_search(method, bname, None, list(bench.tasks), seed, []):
-                    add(n)
-
+    stage_one = _in_sweep(spec, Kind.STL)
+    if spec.pooled:
+        for bname, bench in spec.benchmarks.items():
+            _stage_one(make, add, spec, stage_one, bname, bench)
+        seeds = {t: spec.benchmarks[spec.benchmark_of(t)].seeds[t] for t in spec.tasks}
+        _stage_two(make, add, have, missing, spec, spec.pool, spec.tasks, seeds)
+        _joint(make, add, spec, spec.pool, spec.tasks, seeds)
+    else:
+        for bname, bench in spec.benchmarks.items():
+            _stage_one(make, add, spec, stage_one, bname, bench)
+            _stage_two(make, add, have, missing, spec, bname, bench.tasks, bench.seeds)
+            _joint(make, add, spec, bname, bench.tasks, bench.seeds)
     return list(nodes.values())
+
+
+def _stage_one(make: NodeFactory, add, spec: SweepSpec, methods: list[str], bname: str, bench):
+    for method in methods:
+        m = spec.methods[method]
+        for task in bench.tasks:
+            for seed in m.seeds or bench.seeds[task]:
+                for n in make.with_search(method, bname, task, [task], seed, []):
+                    add(n)
+
+
+def _stage_two(
+    make: NodeFactory,
+    add,
+    have,
+    missing: dict[str, list[str]],
+    spec: SweepSpec,
+    bname: str,
+    tasks: list[str],
+    seeds: dict[str, list[int]],
+) -> None:
+    """Every transfer method on every target of ``tasks`` over the source adapters of all of
+    them; ``bname`` is a benchmark of the sweep or its pool. Targets whose source is neither
+    planned nor stored go to ``missing``, by the source's benchmark."""
+    transfer = _in_sweep(spec, Kind.TRANSFER)
+    if not transfer:
+        return
+    sources = []
+    for task in tasks:
+        home = bname if bname in spec.benchmarks else spec.benchmark_of(task)
+        *src_search, src = make.with_search(
+            spec.source_method, home, task, [task], spec.source_seed, []
+        )
+        if not have(src):
+            missing.setdefault(home, []).append(task)
+            continue
+        for n in src_search:
+            add(n)
+        sources.append(add(src))
+    source_ids = [s.id for s in sources]
+    for method in transfer:
+        m = spec.methods[method]
+        for task in tasks:
+            for seed in m.seeds or seeds[task]:
+                for n in make.with_search(method, bname, task, list(tasks), seed, source_ids):
+                    add(n)
+
+
+def _joint(
+    make: NodeFactory, add, spec: SweepSpec, bname: str, tasks: list[str], seeds: dict
+) -> None:
+    for method in _in_sweep(spec, Kind.JOINT):
+        m = spec.methods[method]
+        for seed in m.seeds or sorted({s for t in tasks for s in seeds[t]}):
+            for n in make.with_search(method, bname, None, list(tasks), seed, []):
+                add(n)
 
 
 def _in_sweep(spec: SweepSpec, kind: Kind) -> list[str]:

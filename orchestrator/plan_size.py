@@ -7,7 +7,9 @@ of one (method, task, hyperparameters, data, dependencies) that differs only in 
 search contributes its samples by arithmetic. Cells get the planners' identities (``NodeFactory``),
 with a dependency standing for its cell and seed, so two cells are the same exactly when their
 nodes share ids: the count is the plan's, in time proportional to methods x tasks, not to nodes.
-(A plan that stops because a source adapter is missing counts that source as planned.)
+A probing sweep (``orchestrator.probing_plan``) is counted by arithmetic over its targets, seeds,
+sources and omegas. (A plan that stops because a source adapter is missing counts that source as
+planned.)
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ import json
 from collections import Counter
 
 from orchestrator.contract.methods import Kind, methods_of_kind
-from orchestrator.fewshot_plan import source_hparams
 from orchestrator.nodes import NodeFactory
 from orchestrator.sweep.spec import SweepSpec
 
-# Above this many nodes `plan` and `run` stop unless --max-nodes raises the limit: ten times the
-# largest shipped sweep, and about a second of planning (benchmarks/planning.py).
+# Above this many nodes `plan` and `run` stop unless --max-nodes raises the limit: eight times the
+# largest shipped sweep (probing_pairwise.yaml, 2,505), and about a second of planning
+# (benchmarks/planning.py).
 DEFAULT_MAX_NODES = 20_000
 
 
@@ -33,6 +35,7 @@ class NodeCount:
         self._seeds: dict[str, set[int]] = {}  # cell -> seeds
         self._samples: dict[str, int] = {}  # search group -> its sample nodes
         self._method: dict[str, str] = {}  # cell or group -> method
+        self._counted: Counter = Counter()  # nodes counted by arithmetic, per method
 
     @property
     def total(self) -> int:
@@ -41,7 +44,7 @@ class NodeCount:
 
     def by_method(self) -> Counter:
         """Nodes per method."""
-        out: Counter = Counter()
+        out: Counter = Counter(self._counted)
         for cell, seeds in self._seeds.items():
             out[self._method[cell]] += len(seeds)
         for group, n in self._samples.items():
@@ -51,6 +54,8 @@ class NodeCount:
 
 def count_nodes(spec: SweepSpec, simulate: bool = False) -> NodeCount:
     """The nodes ``plan_sweep(spec, simulate=simulate)`` makes, by method, without making them."""
+    if spec.probing is not None and spec.fewshot is None:
+        return _probing(spec)
     cells = _Cells(spec, simulate)
     if spec.fewshot is not None:
         _fewshot(spec, cells)
@@ -94,27 +99,41 @@ def _in_sweep(spec: SweepSpec, kind: Kind) -> list[str]:
 
 def _full(spec: SweepSpec, cells: _Cells) -> None:
     """The loops of ``orchestrator.plan._plan_full``."""
+    stage_one = _in_sweep(spec, Kind.STL)
     for bname, bench in spec.benchmarks.items():
-        for method in _in_sweep(spec, Kind.STL):
+        for method in stage_one:
             m = spec.methods[method]
             for task in bench.tasks:
                 cells.with_search(method, bname, task, [task], m.seeds or bench.seeds[task], [])
-        transfer = _in_sweep(spec, Kind.TRANSFER)
-        if transfer:
-            seed = spec.source_seed
-            sources = [
-                cells.with_search(spec.source_method, bname, task, [task], [seed], [])[seed]
-                for task in bench.tasks
-            ]
-            for method in transfer:
-                m = spec.methods[method]
-                for task in bench.tasks:
-                    seeds = m.seeds or bench.seeds[task]
-                    cells.with_search(method, bname, task, list(bench.tasks), seeds, sources)
-        for method in _in_sweep(spec, Kind.JOINT):
-            m = spec.methods[method]
-            seeds = m.seeds or sorted({s for t in bench.tasks for s in bench.seeds[t]})
-            cells.with_search(method, bname, None, list(bench.tasks), seeds, [])
+        if not spec.pooled:
+            _stage_two(spec, cells, bname, bench.tasks, bench.seeds)
+            _joint(spec, cells, bname, bench.tasks, bench.seeds)
+    if spec.pooled:
+        seeds = {t: spec.benchmarks[spec.benchmark_of(t)].seeds[t] for t in spec.tasks}
+        _stage_two(spec, cells, spec.pool, spec.tasks, seeds)
+        _joint(spec, cells, spec.pool, spec.tasks, seeds)
+
+
+def _stage_two(spec: SweepSpec, cells: _Cells, bname: str, tasks: list[str], seeds: dict) -> None:
+    transfer = _in_sweep(spec, Kind.TRANSFER)
+    if not transfer:
+        return
+    seed = spec.source_seed
+    sources = []
+    for task in tasks:
+        home = bname if bname in spec.benchmarks else spec.benchmark_of(task)
+        sources.append(cells.with_search(spec.source_method, home, task, [task], [seed], [])[seed])
+    for method in transfer:
+        m = spec.methods[method]
+        for task in tasks:
+            cells.with_search(method, bname, task, list(tasks), m.seeds or seeds[task], sources)
+
+
+def _joint(spec: SweepSpec, cells: _Cells, bname: str, tasks: list[str], seeds: dict) -> None:
+    for method in _in_sweep(spec, Kind.JOINT):
+        m = spec.methods[method]
+        joint_seeds = m.seeds or sorted({s for t in tasks for s in seeds[t]})
+        cells.with_search(method, bname, None, list(tasks), joint_seeds, [])
 
 
 def _fewshot(spec: SweepSpec, cells: _Cells) -> None:
@@ -125,7 +144,7 @@ def _fewshot(spec: SweepSpec, cells: _Cells) -> None:
     for bname, bench in spec.benchmarks.items():
 
         def full(t, bname=bname):
-            hparams = source_hparams(spec, t)
+            hparams = cells.make.stage_one_hparams(t, fewshot.sources)
             return cells.node(spec.source_method, bname, t, [t], [seed], [], hparams)[seed]
 
         for k in fewshot.k:
@@ -146,6 +165,34 @@ def _fewshot(spec: SweepSpec, cells: _Cells) -> None:
                 for method in transfer:
                     seeds = spec.methods[method].seeds or bench.seeds[task]
                     shot(method, task, list(bench.tasks), seeds, deps)
+
+
+def _probing(spec: SweepSpec) -> NodeCount:
+    """The nodes of ``orchestrator.probing_plan.plan_probing``: per target and seed, a probe per
+    source and omega and per pair of pairwise omegas (distinct ones: the id holds them), and the
+    stage-one adapters of every (task, seed) a probe stands on."""
+    probing = spec.probing
+    count = NodeCount()
+    probes = [m for m in spec.methods if spec.methods[m].kind == Kind.PROBE]
+    if len(probes) != 1:
+        return count  # a sweep with problems: there is nothing to plan
+    probe = probes[0]
+    sources = list(dict.fromkeys(probing.sources))
+    omegas = len({repr(w) for w in probing.omegas})
+    pairwise = probing.pairwise
+    adapters: set[tuple[str, int]] = set()
+    for target in dict.fromkeys(probing.targets):
+        bench = spec.benchmarks[spec.benchmark_of(target)]
+        for seed in dict.fromkeys(spec.methods[probe].seeds or bench.seeds[target]):
+            adapters.update((s, seed) for s in sources)
+            count._counted[probe] += len(sources) * omegas
+            if pairwise is not None and target in pairwise.targets:
+                if pairwise.partner == target:
+                    continue
+                adapters.update(((target, seed), (pairwise.partner, seed)))
+                count._counted[probe] += len({repr(w) for w in pairwise.omegas}) ** 2
+    count._counted[spec.source_method] += len(adapters)
+    return count
 
 
 def _digest(identity: dict) -> str:

@@ -14,7 +14,8 @@ from orchestrator.results import latest
 from orchestrator.tables import build_table, searched_keys
 from trainables.tasks.registry import display_name
 
-KINDS = ("overview", "grid", "omegas", "search")
+KINDS = ("overview", "grid", "omegas", "search", "probing", "fewshot")
+PANEL_COLUMNS = 5
 
 
 def _pyplot():
@@ -85,10 +86,10 @@ def draw_overview(ax, df: pd.DataFrame, benchmark: str | None = None) -> None:
 def draw_grid(ax, df: pd.DataFrame, benchmark: str | None = None) -> None:
     """A heatmap of the results grid (methods by tasks, mean over seeds)."""
     t = build_table(df, benchmark=benchmark)
-    cols = [*t.tasks, "Avg."]
+    cols = t.columns
     values = t.mean[cols].to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(cols)), [display_name(c) for c in cols], rotation=30, ha="right")
+    ax.set_xticks(range(len(cols)), [t.labels[c] for c in cols], rotation=30, ha="right")
     ax.set_yticks(range(len(t.methods)), [METHODS[m].display for m in t.methods])
     lo, hi = np.nanmin(values), np.nanmax(values)
     for i in range(values.shape[0]):
@@ -169,6 +170,82 @@ def draw_search(fig, df: pd.DataFrame) -> None:
         ax.grid(True, alpha=0.3)
 
 
+def draw_probing(fig, df: pd.DataFrame) -> None:
+    """Figures 3 and 5: per target, test score against each source adapter's fixed omega (mean
+    and spread over seeds), then the pairwise grids as heatmaps."""
+    from orchestrator.experiment_tables import pairwise_grids, probe_rows, task_order
+
+    rows = probe_rows(df)
+    single = rows[~rows["pairwise"]]
+    grids = pairwise_grids(df)
+    if single.empty and not grids:
+        raise ValueError("no probing results in these results")
+    targets = task_order(single["target"].unique()) if not single.empty else []
+    sources = task_order({s[0] for s in single["sources"]}) if not single.empty else []
+    colour = {s: f"C{i}" for i, s in enumerate(sources)}  # one colour per source everywhere
+    cols = min(PANEL_COLUMNS, max(len(targets), len(grids)))
+    n_rows = math.ceil(len(targets) / cols) + math.ceil(len(grids) / cols)
+    fig.set_size_inches(3.2 * cols, 2.8 * n_rows)
+    index = 0
+    for target in targets:
+        index += 1
+        ax = fig.add_subplot(n_rows, cols, index)
+        g = single[single["target"] == target]
+        for source in sources:
+            s = g[g["sources"].map(lambda x, source=source: x[0] == source)]
+            if s.empty:
+                continue
+            by = s.assign(omega=s["omegas"].map(lambda w: w[0])).groupby("omega")["score"]
+            mean, std = by.mean(), by.std(ddof=1).fillna(0.0)
+            c = colour[source]
+            ax.plot(mean.index, mean.values, marker="o", ms=3, color=c, label=display_name(source))
+            ax.fill_between(mean.index, mean - std, mean + std, color=c, alpha=0.15)
+        ax.set_title(display_name(target), fontsize=10)
+        ax.set_xlabel("omega", fontsize=8)
+        ax.grid(True, alpha=0.3)
+        if index == 1:
+            ax.set_ylabel("test score")
+            ax.legend(fontsize=7, title="source", title_fontsize=7)
+    index = math.ceil(len(targets) / cols) * cols if targets else 0
+    for target, grid in grids.items():
+        index += 1
+        ax = fig.add_subplot(n_rows, cols, index)
+        im = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis", origin="lower", aspect="auto")
+        ax.set_xticks(range(len(grid.columns)), [f"{w:g}" for w in grid.columns], fontsize=7)
+        ax.set_yticks(range(len(grid.index)), [f"{w:g}" for w in grid.index], fontsize=7)
+        ax.set_xlabel(grid.columns.name, fontsize=8)
+        ax.set_ylabel(grid.index.name, fontsize=8)
+        ax.set_title(f"{display_name(target)}: pairwise", fontsize=10)
+        fig.colorbar(im, ax=ax, fraction=0.05)
+
+
+def draw_fewshot(fig, df: pd.DataFrame) -> None:
+    """Figures 2 and 4: each method's average score over a benchmark's tasks against k (log
+    scale), mean and spread over seeds, one panel per benchmark."""
+    from orchestrator.experiment_tables import fewshot_curves
+
+    curves = fewshot_curves(df)
+    if curves.empty:
+        raise ValueError("no few-shot results in these results")
+    benches = list(dict.fromkeys(curves["benchmark"]))
+    fig.set_size_inches(5.5 * len(benches), 4.2)
+    for i, bench in enumerate(benches):
+        ax = fig.add_subplot(1, len(benches), i + 1)
+        for method, m in curves[curves["benchmark"] == bench].groupby("method", sort=False):
+            std = m["std"].fillna(0.0)
+            style = "-" if METHODS[method].family == METHODS[HEADLINE].family else "--"
+            ax.plot(m["k"], m["mean"], style, marker="o", ms=4, label=METHODS[method].display)
+            ax.fill_between(m["k"], m["mean"] - std, m["mean"] + std, alpha=0.12)
+        ax.set_xscale("log")
+        ks = sorted(curves["k"].unique())
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set_xlabel("k (training examples of the target)")
+        ax.set_ylabel("average test score")
+        ax.set_title(bench)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+
+
 def plot(
     df: pd.DataFrame,
     out: str,
@@ -197,6 +274,12 @@ def plot(
     elif kind == "search":
         fig = plt.figure(figsize=(13, 7))
         draw_search(fig, df)
+    elif kind == "probing":
+        fig = plt.figure()
+        draw_probing(fig, df)
+    elif kind == "fewshot":
+        fig = plt.figure()
+        draw_fewshot(fig, df)
     else:
         raise ValueError(f"unknown plot kind {kind!r}; known: {', '.join(KINDS)}")
     fig.tight_layout()

@@ -68,7 +68,7 @@ def check_local_files(spec: SweepSpec, report: Report) -> None:
 SPEC_CHECKS: list[SpecCheck] = [check_local_files]
 
 # Parts of a sweep file that decide the ids of source adapters (with methods.<source method>).
-_SOURCE_ID_KEYS = ("training", "backbone", "benchmarks", "sources", "fewshot")
+_SOURCE_ID_KEYS = ("training", "backbone", "benchmarks", "sources", "fewshot", "probing", "scope")
 
 
 @dataclass

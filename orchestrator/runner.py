@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.backbone_store import store_backbone
 from orchestrator.contract.node import STATUS_ORDER, NodeStatus, TrialSettings
 from orchestrator.contract.rows import ResultRow, TaskResult
 from orchestrator.dag import Dag
@@ -314,9 +315,8 @@ def build_tuner(
     from orchestrator.trial import run_node_trial, search_outcome
 
     if not run.settings.simulate:
-        from trainables.backbones import prepare
-
-        prepare(run.spec.backbone)  # once here, not in every trial that starts at the same moment
+        # once here, not in every trial that starts at the same moment
+        store_backbone(run.store, run.spec.backbone)
     own_instance = init_ray(address, verbose=verbose, num_cpus=num_cpus)
     from orchestrator.cluster import alive_nodes, describe, wait_for_nodes
 

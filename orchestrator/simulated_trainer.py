@@ -91,5 +91,6 @@ def _fake_result(node: NodeSpec, task: str) -> TaskResult:
         epochs_run=REPORTS,
         trainable_params=0,
         transfer_params=None,
-        extra={},
+        # what a real trainer's summary says of the sources too, so tables of sources work
+        extra={"transfer": {"sources": [s.task for s in node.sources]}} if node.sources else {},
     )

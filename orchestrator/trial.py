@@ -13,7 +13,9 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 
+from orchestrator.backbone_store import fetch_backbone
 from orchestrator.cluster import where
 from orchestrator.contract.node import NodeSpec, TrialSettings
 from orchestrator.contract.rows import ResultRow, TaskResult
@@ -21,6 +23,7 @@ from orchestrator.contract.trainer import Trainer
 from orchestrator.nodes import Node
 from orchestrator.results import has_rows, record_training, write_node_rows
 from orchestrator.store import ArtifactStore, open_store
+from trainables.tasks.registry import headline_score
 
 ROWS_FILE = "rows.json"
 NODE_FILE = "node.json"
@@ -45,7 +48,7 @@ def rows_from_store(
     return [
         ResultRow.build(
             spec,
-            TaskResult.from_dict(r),
+            rescored(TaskResult.from_dict(r)),
             sweep=sweep,
             run_id=saved.get("run_id", run_id),
             started_at=saved["started_at"],
@@ -56,6 +59,19 @@ def rows_from_store(
     ]
 
 
+def rescored(result: TaskResult) -> TaskResult:
+    """The result with its score and dev score recomputed from its stored metrics by the task's
+    current rule, so a committed node whose task is scored anew (MultiRC: F1a, not its mean with
+    exact match) needs no retraining; results without the task's metrics keep theirs."""
+    score = headline_score(result.task, result.metrics)
+    dev_score = headline_score(result.task, result.dev_metrics)
+    return replace(
+        result,
+        score=result.score if score is None else score,
+        dev_score=result.dev_score if dev_score is None else dev_score,
+    )
+
+
 def search_outcome(store: ArtifactStore, node: Node, metric: str) -> tuple[dict, float]:
     """A committed search sample's hyperparameters and its selection value (mean over tasks)."""
     hparams = stored_hparams(store, node)
@@ -63,7 +79,7 @@ def search_outcome(store: ArtifactStore, node: Node, metric: str) -> tuple[dict,
     if metric == "dev_loss":
         values = [(r.get("extra") or {}).get("dev_loss", r.get("dev_loss")) for r in rows]
     else:
-        values = [r.get("dev_score") for r in rows]
+        values = [rescored(TaskResult.from_dict(r)).dev_score for r in rows]
     values = [float(v) for v in values if v is not None]
     return hparams, (sum(values) / len(values) if values else float("nan"))
 
@@ -134,6 +150,8 @@ def train_and_commit(node: NodeSpec, store: ArtifactStore, settings: TrialSettin
     """Fetch sources, train from the last checkpoint if any, and commit the payload."""
     started_at = time.time()
     node = node.with_source_paths(_fetch_sources(node, store))
+    if not settings.simulate:
+        node = node.with_backbone_path(fetch_backbone(store, node.backbone))
     work = tempfile.mkdtemp(prefix=f"node-{node.id[:40]}-")
     try:
         resume_dir = _resume_folder(tune.get_checkpoint(), work)

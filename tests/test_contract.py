@@ -70,9 +70,10 @@ def test_the_catalogues_parameter_formula_matches_the_real_model(method):
     heads = [
         HeadSpec(t, CLASSIFICATION, 2) for t in (tasks if entry.kind == Kind.JOINT else tasks[:1])
     ]
-    sources = [(t, None) for t in tasks] if entry.kind == Kind.TRANSFER else None
+    sources = [(t, None) for t in tasks] if entry.kind.has_sources else None
+    hparams = {"probe_omegas": [1.0] * 8} if entry.kind == Kind.PROBE else {}
     with torch.device("meta"):
-        node = NodeModel.build("random:roberta-base", method, heads, {}, 0, sources=sources)
+        node = NodeModel.build("random:roberta-base", method, heads, hparams, 0, sources=sources)
     counts = node.param_counts()
     measured = (
         counts["transfer_params"]

@@ -151,11 +151,11 @@ def test_the_cache_can_be_turned_off(cache, tokenizer, monkeypatch):
     assert not cache.exists()
 
 
-def test_multiple_choice_labels_and_empty_splits_round_trip(tmp_path):
+def test_multiple_choice_labels_segments_and_empty_splits_round_trip(tmp_path):
+    choices = [[[0, 5, 2], [0, 6, 7, 2]], [[0, 2], [0, 9, 2]]]
+    segments = [[[0, 0, 1], [0, 0, 1, 1]], [[0, 0], [0, 1, 1]]]
     splits = {
-        "train": EncodedSplit(
-            "copa", CLASSIFICATION, [[[0, 5, 2], [0, 6, 7, 2]], [[0, 2], [0, 9, 2]]], [1, 0], [4, 3]
-        ),
+        "train": EncodedSplit("copa", CLASSIFICATION, choices, [1, 0], [4, 3], segments),
         "dev": EncodedSplit("copa", CLASSIFICATION, [], [], []),
         "test": EncodedSplit("stsb", "regression", [[0, 4, 2], [0, 2]], [0.1, 3.7], [3, 2]),
     }
@@ -164,9 +164,11 @@ def test_multiple_choice_labels_and_empty_splits_round_trip(tmp_path):
     encode_cache.write_splits(path, key, splits)
     back = encode_cache.read_splits(path, key)
     for name, split in splits.items():
-        ptype, ids, labels = back[name]
+        ptype, ids, labels, types = back[name]
         assert (ptype, ids, labels) == (split.problem_type, split.input_ids, split.labels)
+        assert types == split.token_type_ids
         assert encode._lengths(ids) == split.lengths
+    assert back["train"][3] == segments and back["test"][3] is None
     assert encode_cache.read_splits(path, json.dumps({"k": 2})) is None  # another key's file
 
 

@@ -41,19 +41,20 @@ def test_glue_loads_by_repository_name_and_mnli_reports_matched(fake_hub):
     s = load_splits("mnli", {"source": "hub"})
     assert calls[0][:2] == ("nyu-mll/glue", "mnli") and calls[0][2] == {}
     assert (len(s.train), len(s.dev), len(s.test)) == (45, 5, 8)
-    assert s.test[0] == {"text_a": "p 10000", "text_b": "h 10000", "label": 1}
+    assert s.test[0] == {"text_a": "p 10000", "text_b": "h 10000", "label": 1, "row": 0}
 
 
-def test_superglue_wsc_uses_the_fixed_config_and_a_spec_may_name_a_mirror(fake_hub):
+def test_superglue_wsc_uses_the_official_config_and_a_spec_may_name_a_mirror(fake_hub):
     served, calls = fake_hub
-    served[("aps/super_glue", "wsc.fixed")] = {
+    served[("aps/super_glue", "wsc")] = {
         "train": rows("wsc", "train", 20),
         "validation": rows("wsc", "validation", 4),
     }
-    served[("me/mirror", "wsc")] = served[("aps/super_glue", "wsc.fixed")]
+    served[("me/mirror", "wsc.fixed")] = served[("aps/super_glue", "wsc")]
     assert len(load_splits("wsc", {"source": "hub"}).test) == 4
-    assert len(load_splits("wsc", {"source": "hub", "repo": "me/mirror", "config": "wsc"}).dev) == 2
-    assert [c[:2] for c in calls] == [("aps/super_glue", "wsc.fixed"), ("me/mirror", "wsc")]
+    mirror = {"source": "hub", "repo": "me/mirror", "config": "wsc.fixed"}
+    assert len(load_splits("wsc", mirror).dev) == 2
+    assert [c[:2] for c in calls] == [("aps/super_glue", "wsc"), ("me/mirror", "wsc.fixed")]
 
 
 def test_humset_reads_the_parquet_branch_and_its_own_splits(fake_hub):

@@ -9,7 +9,7 @@ import torch
 
 from orchestrator.contract.hparams import HParams
 from trainables.encode import collate, encode_task, pass_batches
-from trainables.loop import LoopSettings, TaskData, run
+from trainables.loop import LoopSettings, LoopState, RoundPlan, TaskData, round_value, run
 from trainables.models import HeadSpec, NodeModel
 from trainables.tasks.registry import get_task
 from trainables.tokenizer import load_tokenizer
@@ -150,6 +150,37 @@ def test_select_by_score(tokenizer):
     assert best["dev_score"] == max(h["dev_score"] for h in result.history)
     with pytest.raises(ValueError, match="select"):
         LoopSettings.from_hparams(HParams(lr=1e-3, select="accuracy"), seed=0)
+
+
+def test_select_by_score_compares_the_official_few_shot_metric():
+    # the official scripts' metric_for_best_model: accuracy for QQP / MRPC / CB, Pearson for
+    # STS-B; the others their score
+    qqp = {"loss": 0.4, "accuracy": 60.0, "f1": 80.0, "score": 70.0}
+    stsb = {"loss": 0.9, "pearson": 50.0, "spearman": 90.0, "score": 70.0}
+    assert round_value({"qqp": qqp}, "score") == 60.0
+    assert round_value({"stsb": stsb}, "score") == 50.0
+    assert round_value({"qqp": qqp, "stsb": stsb}, "score") == 55.0
+    assert round_value({"qqp": qqp, "stsb": stsb}, "loss") == pytest.approx(0.65)
+    assert round_value({"rte": {"loss": 1.0, "accuracy": 61.0, "score": 61.0}}, "score") == 61.0
+
+
+def test_joint_caps_draw_only_the_first_rows_and_weigh_the_task_by_the_cap(tokenizer):
+    big = _task(tokenizer, "syn_sentiment")
+    small = _task(tokenizer, "syn_topic", {**DATA, "n_train": 120})
+    capped = TaskData(big.name, big.train, big.dev, big.test, train_rows=30)
+    settings = _settings(max_steps=400, eval_every=400, batch_size=4)
+    plan = RoundPlan([capped, small], settings)
+    state = LoopState(drawn={capped.name: 0, small.name: 0})
+    steps = plan.steps(state)
+    drawn = [i for name, batch in steps if name == capped.name for i in batch]
+    assert drawn and max(drawn) < 30 and len(set(drawn)) == 30, "every capped row, no other"
+    # weights 30 : 108 (the capped size, not the 216 rows of train)
+    share = sum(name == capped.name for name, _ in steps) / len(steps)
+    assert abs(share - 30 / (30 + len(small.train))) < 0.06
+    uncapped = RoundPlan([big, small], settings).steps(
+        LoopState(drawn={big.name: 0, small.name: 0})
+    )
+    assert sum(name == big.name for name, _ in uncapped) / len(uncapped) > 0.55
 
 
 def test_joint_step_budget_samples_every_task(tokenizer):

@@ -124,6 +124,87 @@ def test_multiple_choice(tiny_vocab, make_batch):
     torch.testing.assert_close(loss, F.cross_entropy(logits, batch["labels"]))
 
 
+def _choice_batch(make_batch, seed: int = 0) -> dict:
+    flat = make_batch(batch_size=6, seed=seed)
+    batch = {k: v.view(3, 2, -1) for k, v in flat.items()}
+    batch["labels"] = torch.tensor([0, 1, 1])
+    return batch
+
+
+@pytest.mark.parametrize("method", ["adapter", "scalearn", "adapter_fusion", "full_ft"])
+def test_copa_pooler_head_is_the_multiple_choice_models(
+    method, tiny_sources, tiny_vocab, make_batch
+):
+    sources = tiny_sources if method in ("scalearn", "adapter_fusion") else None
+    heads = _head("copa", MULTIPLE_CHOICE, 2)
+    node = _build(
+        method, tiny_vocab, sources=sources, heads=heads, hparams={"choice_head": "pooler"}
+    )
+    head = node.model.heads["copa"]
+    linear = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linear] == [(32, 1)], "one linear layer"
+    pooler = list(node.model.base_model.pooler.parameters())
+    # the pre-trained pooler trains only where the backbone does (Full FT)
+    assert all(p.requires_grad == (method == "full_ft") for p in pooler)
+    node.eval()
+    batch = _choice_batch(make_batch)
+    loss, logits = node(batch, "copa")
+    assert logits.shape == (3, 2)
+    torch.testing.assert_close(loss, F.cross_entropy(logits, batch["labels"]))
+    # the head reads the pooler's output: changing the pooler changes the scores
+    with torch.no_grad():  # tanh(-x) = -tanh(x): a negated pooler negates its output
+        for p in pooler:
+            p.neg_()
+    assert not torch.allclose(node(batch, "copa")[1], logits)
+    two_layer = _build(method, tiny_vocab, sources=sources, heads=heads)
+    assert (
+        len([m for m in two_layer.model.heads["copa"].modules() if isinstance(m, torch.nn.Linear)])
+        == 2
+    )
+
+
+@pytest.mark.parametrize("method", ["adapter", "scalearn", "full_ft"])
+def test_copa_pooler_head_artifact_round_trip(
+    method, tiny_sources, tiny_vocab, make_batch, perturb, tmp_path
+):
+    sources = tiny_sources if method == "scalearn" else None
+    heads = _head("copa", MULTIPLE_CHOICE, 2)
+    hparams = {"choice_head": "pooler"}
+    node = _build(method, tiny_vocab, sources=sources, heads=heads, hparams=hparams, seed=2)
+    perturb(node, seed=4, scale=0.05)
+    node.eval()
+    batch = _choice_batch(make_batch, seed=1)
+    expected = node(batch, "copa")[1]
+    node.save_artifact(str(tmp_path))
+    loaded = NodeModel.load_artifact(
+        str(tmp_path), TINY_RANDOM, vocab_size=tiny_vocab, sources=sources
+    )
+    assert loaded.hparams.choice_head == "pooler"
+    torch.testing.assert_close(loaded.eval()(batch, "copa")[1], expected, atol=0, rtol=0)
+
+
+def test_adapter_fusion_regulariser_weight(tiny_sources, tiny_vocab):
+    from trainables.methods.adapter_fusion import LIBRARY_REG_WEIGHT
+
+    default = _build("adapter_fusion", tiny_vocab, sources=tiny_sources)
+    with torch.no_grad():  # move the value matrices off the identity
+        for n, p in default.named_parameters():
+            if ".value." in n:
+                p.add_(0.1)
+    library = default.model.base_model.get_fusion_regularization_loss()
+    assert LIBRARY_REG_WEIGHT == 0.01 and library > 0
+    torch.testing.assert_close(default.impl.extra_loss(default), library)
+    double = _build(
+        "adapter_fusion", tiny_vocab, sources=tiny_sources, hparams={"fusion_reg_weight": 0.02}
+    )
+    double.load_checkpoint_state(default.checkpoint_state())
+    torch.testing.assert_close(double.impl.extra_loss(double), 2 * library)
+    off = _build(
+        "adapter_fusion", tiny_vocab, sources=tiny_sources, hparams={"fusion_reg_weight": 0.0}
+    )
+    assert off.impl.extra_loss(off) is None
+
+
 def test_joint_adapter_shares_one_adapter(tiny_vocab, make_batch):
     heads = [HeadSpec("a", CLASSIFICATION, 2), HeadSpec("b", REGRESSION, 1)]
     node = _build("adapter_m", tiny_vocab, heads=heads)
@@ -254,8 +335,10 @@ def test_compacter_rejects_indivisible_bottleneck(tiny_vocab):
 
 
 def test_param_counts_roberta_base():
+    from orchestrator.contract.methods import METHODS
+
     rows = {r["method"]: r for r in count_params("roberta-base", 8)}
-    assert len(rows) == 10
+    assert list(rows) == list(METHODS)
     transfer = {m: rows[m]["transfer_params"] for m in rows if rows[m]["kind"] == "transfer"}
     assert transfer["scalearn"] == 73_728
     assert transfer["scalearn_uniform"] == 96

@@ -160,3 +160,46 @@ def test_import_and_plan_without_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-500:] + out.stderr[-2000:]
     assert "LOADED []" in out.stdout
+
+
+def test_the_data_protocol_version_enters_exactly_the_ids_whose_data_changed():
+    from orchestrator.data_identity import DATA_PROTOCOL, data_identity
+
+    hub = {"source": "hub", "repo": "nyu-mll/glue", "config": "rte"}
+    # GLUE and SuperGLUE rows are the official split's now; ReCoRD is scored and cut anew
+    assert data_identity(hub, "rte")["protocol"] == DATA_PROTOCOL == 2
+    assert data_identity({"source": "hub"}, "record")["protocol"] == 2
+    # HumSet's own splits and the synthetic benchmark changed only where train is cut
+    humset = {"source": "hub", "repo": "nlp-thedeep/humset", "config": "1.0.0"}
+    synthetic = {"source": "synthetic", "seed": 0, "n_train": 600, "n_test": 200}
+    assert "protocol" not in data_identity(humset, "sectors")
+    assert "protocol" not in data_identity(synthetic, "syn_topic")
+    assert data_identity(humset, "sectors", limited=True)["protocol"] == 2
+    assert data_identity({**synthetic, "k": 8}, "syn_topic")["protocol"] == 2
+    assert data_identity(hub) == hub, "without a task: the data spec alone, as before"
+
+
+def test_select_by_score_enters_the_ids_of_the_tasks_whose_selection_changed():
+    from orchestrator.nodes import selection_identity
+
+    score = {"select": "score"}
+    assert selection_identity(score, ["mrpc", "qqp", "stsb", "cb"]) == {
+        "mrpc": "accuracy",
+        "qqp": "accuracy",
+        "stsb": "pearson",
+        "cb": "accuracy",
+    }
+    assert selection_identity(score, ["multirc", "record"]) == {"multirc": "f1a", "record": "f1"}
+    assert selection_identity(score, ["rte", "cola", "sectors", "syn_topic"]) == {}
+    assert selection_identity({"select": "loss"}, ["mrpc", "stsb"]) == {}
+
+
+def test_a_joint_node_over_tasks_of_different_lengths_keeps_each_tasks_own():
+    raw = _sweep()
+    raw["benchmarks"] = {"superglue": {"seeds": [0], "tasks": ["record", "multirc", "cb"]}}
+    raw["methods"] = {"adapter": {"lr": 1e-3}, "adapter_m": {"lr": 1e-3, "max_steps": 10}}
+    spec = parse_spec(raw)
+    assert spec.hparams("adapter_m", "superglue", None)["max_length"] is None
+    assert spec.hparams("adapter", "superglue", "multirc")["max_length"] == 324
+    glue = parse_spec({**raw, "benchmarks": {"glue": {"seeds": [0], "tasks": ["rte", "mrpc"]}}})
+    assert glue.hparams("adapter_m", "glue", None)["max_length"] == 128, "one length: as before"

@@ -67,6 +67,20 @@ def test_transfer_rows_carry_parameter_counts_and_learned_omegas(run):
     assert sorted(joint.task) == ["syn_sentiment", "syn_similarity"]
 
 
+def test_every_trial_trained_on_the_one_stored_tiny_backbone(run):
+    from orchestrator.trial import NODE_FILE
+    from trainables.backbone_ref import checkpoint_digest
+
+    tmp, _ = run
+    store = open_store(str(tmp / "store"))
+    record = store.record("backbone-tiny-roberta")
+    assert record["kind"] == "backbone"
+    stored = store.fetch("backbone-tiny-roberta")
+    assert checkpoint_digest(stored) == record["digest"]
+    for node in plan_sweep(load_spec(SWEEP)).nodes:
+        assert store.read_json(node.id, NODE_FILE)["backbone_path"] == stored, node.id
+
+
 def test_stage_one_adapter_loads_with_plain_adapters_calls(run):
     import adapters
 

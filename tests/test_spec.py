@@ -145,3 +145,47 @@ def test_cli_reports_bad_input_with_status_2_and_no_traceback(tmp_path, cli):
         assert "Traceback" not in out.stderr
         assert f"{p}: methods.adapter.lr: expected a positive number" in out.stderr
         assert f"{p}: methods.adapter.epochs: expected a positive integer" in out.stderr
+
+
+NUMERICS = """
+    sweep: s
+    backbone: tiny-roberta
+    benchmarks:
+      synthetic: {seeds: [0]}
+    training: {numerics: reference}
+    methods:
+      adapter: {lr: 1.0e-3}
+      full_ft: {lr: 1.0e-3, numerics: project}
+      scalearn: {lr: 1.0e-3, numerics: reference, precision: bf16}
+      compacter_pp: {lr: 1.0e-3, per_task: {syn_topic: {group_by_length: true}}}
+"""
+
+
+def test_numerics_reference_sets_the_official_runs_numerics(tmp_path):
+    spec = load_spec(write(tmp_path, NUMERICS))
+
+    def numerics(method, task="syn_sentiment"):
+        h = spec.hparams(method, "synthetic", task)
+        return h["precision"], h["padding"], h["group_by_length"]
+
+    assert numerics("adapter") == ("fp16", "max_length", False)
+    assert numerics("full_ft") == ("bf16", "dynamic", True), "project: the defaults again"
+    assert numerics("scalearn") == ("bf16", "max_length", False), "the block's own key wins"
+    assert numerics("compacter_pp", "syn_topic") == ("fp16", "max_length", True)
+
+
+def test_numerics_enters_node_ids_and_bad_values_are_reported(tmp_path):
+    from orchestrator.plan import plan_sweep
+
+    with_preset = {n.label: n.id for n in plan_sweep(load_spec(write(tmp_path, NUMERICS))).nodes}
+    plain = NUMERICS.replace("training: {numerics: reference}", "training: {}")
+    without = {n.label: n.id for n in plan_sweep(load_spec(write(tmp_path, plain))).nodes}
+    assert with_preset["adapter/syn_sentiment/s0"] != without["adapter/syn_sentiment/s0"]
+    assert with_preset["full_ft/syn_sentiment/s0"] == without["full_ft/syn_sentiment/s0"]
+    bad = NUMERICS.replace("training: {numerics: reference}", "training: {numerics: official}")
+    bad = "numerics: reference\n" + textwrap.dedent(bad)
+    with pytest.raises(SpecError) as e:
+        load_spec(write(tmp_path, bad))
+    text = str(e.value)
+    assert "training.numerics: expected one of 'reference', 'project', got 'official'" in text
+    assert "numerics: a preset of hyperparameters: put it in training" in text

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from orchestrator.contract.methods import Kind
 from orchestrator.dag import Dag
 from orchestrator.plan import plan_sweep
 from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
@@ -45,6 +46,22 @@ def test_superglue_full_is_the_papers_grid_and_shares_rte_with_glue(plans):
     assert shared == {("adapter", "rte"), ("full_ft", "rte"), ("compacter_pp", "rte")}
 
 
+def test_superglue_full_follows_the_official_scripts_settings():
+    plan = plan_sweep(load_spec(SWEEPS / "superglue_full.yaml"))
+    # AdapterFusion trains ReCoRD 3 epochs, as ScaLearn (run_fusion_superglue.sh)
+    fusion = {n.task: n.hparams["epochs"] for n in plan.nodes if n.method == "adapter_fusion"}
+    assert fusion["record"] == 3 and fusion["cb"] == 30
+    # COPA: the multiple-choice model's pooler head in Full FT, Full FT-m and stage two; the
+    # stage-one adapters keep the two-layer head
+    heads = {(n.method, n.task): n.hparams["choice_head"] for n in plan.nodes}
+    for method in ("full_ft", "scalearn", "scalearn_uniform", "scalearn_pp", "adapter_fusion"):
+        assert heads[(method, "copa")] == "pooler" and heads[(method, "wsc")] == "two_layer"
+    assert heads[("full_ft_m", None)] == "pooler"
+    assert heads[("adapter", "copa")] == heads[("adapter_m", None)] == "two_layer"
+    # joint nodes keep each task's own length: null, not 324 for every task
+    assert all(n.hparams["max_length"] is None for n in plan.nodes if n.kind == Kind.JOINT)
+
+
 def test_humset_full_runs_xlmr_on_five_multilabel_tasks_with_three_seeds():
     spec = load_spec(SWEEPS / "humset_full.yaml")
     plan = plan_sweep(spec)
@@ -52,7 +69,11 @@ def test_humset_full_runs_xlmr_on_five_multilabel_tasks_with_three_seeds():
     assert Counter(n.task for n in plan.nodes if n.method == "adapter") == {
         t: 3 for t in ("sectors", "pillars_1d", "subpillars_1d", "pillars_2d", "subpillars_2d")
     }
-    assert all(n.hparams["select"] == "score" for n in plan.nodes)
+    # macro F1 picks the best epoch; the joint runs pick by the mean dev loss (the official
+    # joint scripts' eval_loss_mean)
+    assert all(n.hparams["select"] == "score" for n in plan.nodes if n.kind != Kind.JOINT)
+    joint = [n for n in plan.nodes if n.kind == Kind.JOINT]
+    assert len(joint) == 6 and all(n.hparams["select"] == "loss" for n in joint)
     assert all(n.data[n.task]["config"] == "1.0.0" for n in plan.nodes if n.task)
 
 

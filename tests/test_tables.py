@@ -186,3 +186,64 @@ def test_few_shot_rows_are_shown_one_k_at_a_time(tmp_path):
     assert any("few-shot results for k = 4, 16 left out" in n for n in full.notes)
     assert build_table(df, k=16).mean.loc["adapter", "rte"] == 62.0
     assert build_table(df, k=4).mean.loc["adapter", "rte"] == 55.0
+
+
+FIVE = ("sst2", "stsb", "mrpc", "rte", "cola")  # the GLUE tasks of the shared files
+
+
+def _five_task_run(res, backbone="roberta-base", hparams=None):
+    for i, task in enumerate(FIVE):
+        results.write_node_rows(
+            res,
+            "five",
+            f"a-{task}",
+            [
+                result_row(
+                    sweep="five",
+                    node_id=f"a-{task}",
+                    method="adapter",
+                    benchmark="glue",
+                    task=task,
+                    backbone=backbone,
+                    score=50.0 + i,
+                    started_at=1.0,
+                    finished_at=2.0,
+                    hparams=hparams or {},
+                )
+            ],
+        )
+    return results.load(f"{res}/five")
+
+
+def test_compare_paper_on_a_subset_averages_the_papers_numbers_over_the_same_tasks(tmp_path):
+    t = build_table(_five_task_run(str(tmp_path)), benchmark="glue", compare_paper=True)
+    # the paper's Adapter over SST-2, STS-B, MRPC, RTE, CoLA, not its 8-task 83.83
+    assert t.paper.loc["adapter", "Avg."] == pytest.approx(80.338)
+    assert t.paper.loc["adapter", "rte"] == 72.89
+    text = render(t, "md")
+    assert "52.00 [paper 80.34, -28.34]" in text and "83.83" not in text
+    assert any("over the 5 tasks shown (SST-2, STS-B, MRPC, RTE, CoLA)" in n for n in t.notes)
+    assert "not its published Avg. over all 8" in text
+
+
+def test_compare_paper_only_where_backbone_and_setting_are_the_papers(tmp_path):
+    tiny = build_table(
+        _five_task_run(str(tmp_path / "t"), backbone="tiny-roberta"),
+        benchmark="glue",
+        compare_paper=True,
+    )
+    assert tiny.paper is None and "paper" not in render(tiny, "md").split("Note:")[0]
+    assert any("these results are on tiny-roberta" in n for n in tiny.notes)
+    hub = build_table(
+        _five_task_run(str(tmp_path / "h"), backbone="FacebookAI/roberta-base"),
+        benchmark="glue",
+        compare_paper=True,
+    )
+    assert hub.paper.loc["adapter", "cola"] == 58.28, "the hub's name of the same backbone"
+    few = build_table(
+        _five_task_run(str(tmp_path / "k"), hparams={"k": 16}),
+        benchmark="glue",
+        compare_paper=True,
+        k=16,
+    )
+    assert few.paper is None and any("few-shot results with k = 16" in n for n in few.notes)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tests.conftest import SHARED_DATA
 from tests.hub_rows import humset_rows, multirc_rows, record_rows, rows
 from trainables.tasks.formats import label_id, label_vocabulary, mark_pronoun, to_examples
 from trainables.tasks.registry import BENCHMARKS, get_task
@@ -29,9 +32,9 @@ def test_every_task_has_a_format_with_valid_labels(task):
 def test_pair_tasks_keep_both_segments_and_rte_reads_both_benchmarks_columns():
     glue = to_examples("rte", [{"sentence1": "A", "sentence2": "B", "label": 1}])
     superglue = to_examples("rte", [{"premise": "A", "hypothesis": "B", "label": "not_entailment"}])
-    assert glue == superglue == [{"text_a": "A", "text_b": "B", "label": 1}]
+    assert glue == superglue == [{"text_a": "A", "text_b": "B", "label": 1, "row": 0}]
     boolq = to_examples("boolq", [{"question": "q?", "passage": "p", "label": True}])
-    assert boolq == [{"text_a": "q?", "text_b": "p", "label": 1}]
+    assert boolq == [{"text_a": "q?", "text_b": "p", "label": 1, "row": 0}]
 
 
 def test_copa_is_multiple_choice_with_the_questions_connective():
@@ -55,10 +58,23 @@ def test_wic_prefixes_the_word_and_wsc_marks_the_pronoun():
     assert wsc["text_b"] == "Mark"
 
 
-def test_a_wrong_wsc_index_marks_the_nearest_occurrence_of_the_pronoun():
-    text = "it is what it is"
-    assert mark_pronoun(text, 2, "it") == "it is what *it* is"  # index 2 is "what"
-    assert mark_pronoun(text, 0, "It") == "*it* is what it is"
+def test_wsc_marks_the_word_at_the_given_index_as_the_official_code():
+    text = "it is  what it is"
+    assert mark_pronoun(text, 2) == "it is *what* it is"  # never moved to a matching word
+    assert mark_pronoun(text, 0) == "*it* is what it is"
+    with pytest.raises(ValueError, match="span2_index 5"):
+        mark_pronoun(text, 5)
+
+
+WSC_VAL = SHARED_DATA / "superglue" / "wsc" / "val.jsonl"
+
+
+@pytest.mark.skipif(not WSC_VAL.is_file(), reason=f"the real WSC file is not at {WSC_VAL}")
+def test_wsc_validation_row_42_keeps_its_official_mark():
+    # the one row of SuperGLUE's WSC whose span2_index (30) is not at its pronoun ("it", 29)
+    (record,) = [r for r in map(json.loads, WSC_VAL.read_text().splitlines()) if r["idx"] == 42]
+    (example,) = to_examples("wsc", flatten("wsc", record))
+    assert "want to *use* it ," in example["text_a"] and example["text_b"] == "safe"
 
 
 def test_multirc_is_one_binary_example_per_answer_option_grouped_by_question():
@@ -91,7 +107,7 @@ def test_labels_by_index_name_boolean_digit_string_or_float():
 
 def test_humset_labels_become_multi_hot_rows_from_indices_or_names():
     (ex,) = to_examples("pillars_2d", [{"excerpt": "x", "pillars_2d": [0, 5]}])
-    assert ex == {"text_a": "x", "text_b": None, "label": [1, 0, 0, 0, 0, 1]}
+    assert ex == {"text_a": "x", "text_b": None, "label": [1, 0, 0, 0, 0, 1], "row": 0}
     names = ["At Risk", "Capacities & Response", "Humanitarian Conditions", "Impact"]
     names += ["Priority Interventions", "Priority Needs"]
     named = [{"excerpt": f"e{i}", "pillars_2d": [n]} for i, n in enumerate(reversed(names))]

@@ -1,99 +1,152 @@
-"""Backbone configs and builders: real hub names, randomly initialised copies, and a tiny model.
+"""Backbone configs and builders for every form ``trainables.backbone_ref`` parses.
 
-Names:
-- ``"roberta-base"`` (also ``"FacebookAI/roberta-base"``) etc.: pretrained weights via
-  ``from_pretrained`` (only on a machine that can reach the hub or has it cached).
-- ``"random:roberta-base"``: the same architecture with random weights (speed benchmarks, counts).
-- ``"tiny-roberta"``: 2 layers, hidden 32, for tests and the demo, pretrained once per machine on
-  the synthetic benchmark's world with its own tokenizer (``trainables.tiny_backbone``).
-- ``"random:tiny-roberta"``: the tiny architecture with random weights and any ``vocab_size``.
+- The paper's four names, hub ids and local folders: pretrained weights via ``from_pretrained``
+  (a hub id from the hub or its local cache, ``@revision`` pinned).
+- ``random:<any>``: the same architecture with random weights (speed benchmarks, counts).
+- ``tiny-roberta``: 2 layers, hidden 32, for tests and the demo; a checkpoint folder built once
+  per machine (``trainables.tiny_backbone``), or the copy a trial fetched from the store.
+- ``random:tiny-roberta``: the tiny architecture with random weights and any ``vocab_size``.
 
-Random backbones are initialised from a fixed seed (``BACKBONE_SEED``), never from a node's seed:
-a stage-two node must see exactly the backbone its stage-one sources were trained on.
+Random weights, and weights a checkpoint lacks (a pooler), are initialised from a fixed seed
+(``BACKBONE_SEED``), never from a node's seed: a stage-two node must see exactly the backbone its
+stage-one sources were trained on.
 """
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-
 import torch
 import transformers
 
-from trainables.tiny_backbone import TINY, pretrained_tiny_state, tiny_config
+from trainables.backbone_ref import (
+    RANDOM_PREFIX,
+    TINY,
+    Form,
+    config_dict,
+    parse,
+)
 
-RANDOM_PREFIX = "random:"
 BACKBONE_SEED = 0
-KNOWN = ("roberta-base", "roberta-large", "xlm-roberta-base", "xlm-roberta-large")
-_HUB_ORG = "FacebookAI/"
+
+__all__ = [
+    "BACKBONE_SEED",
+    "RANDOM_PREFIX",
+    "TINY",
+    "backbone_config",
+    "base_name",
+    "build_adapter_model",
+    "is_pretrained",
+    "same_backbone",
+]
 
 
 def base_name(name: str) -> str:
-    """``random:FacebookAI/roberta-base`` -> ``roberta-base``; unknown names raise ValueError."""
-    base = name.removeprefix(RANDOM_PREFIX).removeprefix(_HUB_ORG)
-    if base == TINY:
-        return base
-    if base not in KNOWN:
-        known = ", ".join([*KNOWN, TINY] + [RANDOM_PREFIX + k for k in KNOWN])
-        raise ValueError(f"unknown backbone {name!r}; known: {known}")
-    return base
+    """``random:FacebookAI/roberta-base`` -> ``roberta-base``; a hub id or folder as it is.
+
+    Raises ValueError (BackboneError) for a name that is none of the backbone forms.
+    """
+    return parse(name).name
+
+
+def same_backbone(a: str, b: str) -> bool:
+    """Whether two names may be the same backbone: the tiny model and the paper's four by name
+    (with or without ``random:``); a hub id or folder may lie elsewhere and is not compared."""
+    ra, rb = parse(a), parse(b)
+    if Form.HUB in (ra.form, rb.form) or Form.LOCAL in (ra.form, rb.form):
+        return True
+    return ra.name == rb.name
 
 
 def backbone_config(name: str, vocab_size: int | None = None) -> transformers.PretrainedConfig:
     """The model config of ``name``; ``vocab_size`` is required for the tiny model only."""
-    base = base_name(name)
-    if base == TINY:
-        if vocab_size is None:
-            raise ValueError(f"backbone {TINY!r} needs vocab_size (the tokenizer's vocab size)")
-        return tiny_config(vocab_size)
-    text = resources.files("trainables").joinpath("backbone_configs", f"{base}.json").read_text()
-    fields = json.loads(text)
-    if vocab_size is not None and vocab_size != fields["vocab_size"]:
-        raise ValueError(
-            f"backbone {name!r} has vocab_size {fields['vocab_size']}, not {vocab_size}; "
-            "use its own tokenizer or pass vocab_size=None"
-        )
-    model_type = fields.pop("model_type")
-    return transformers.AutoConfig.for_model(model_type, **fields)
+    ref = parse(name)
+    if ref.form in (Form.TINY, Form.PACKAGED):
+        fields = config_dict(ref)
+        if ref.form == Form.TINY:
+            if vocab_size is None:
+                raise ValueError(f"backbone {TINY!r} needs vocab_size (the tokenizer's vocab size)")
+            fields["vocab_size"] = vocab_size
+        elif vocab_size is not None and vocab_size != fields["vocab_size"]:
+            raise ValueError(
+                f"backbone {name!r} has vocab_size {fields['vocab_size']}, not {vocab_size}; "
+                "use its own tokenizer or pass vocab_size=None"
+            )
+        fields.pop("architectures", None)
+        return transformers.AutoConfig.for_model(fields.pop("model_type"), **fields)
+    config = transformers.AutoConfig.from_pretrained(ref.repo, revision=ref.revision)
+    if vocab_size is not None and vocab_size != config.vocab_size:
+        raise ValueError(f"backbone {name!r} has vocab_size {config.vocab_size}, not {vocab_size}")
+    return config
 
 
 def is_pretrained(name: str) -> bool:
-    """True for plain hub names (weights from the hub); False for ``random:*`` and tiny."""
-    return base_name(name) != TINY and not name.startswith(RANDOM_PREFIX)
+    """True when ``name``'s weights are loaded (the paper's four, hub ids, folders)."""
+    return parse(name).needs_weights
 
 
-def build_adapter_model(name: str, vocab_size: int | None = None):
+def _seeded(build):
+    """``build()`` with torch's RNG at ``BACKBONE_SEED``, the caller's RNG state untouched."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(BACKBONE_SEED)
+        return build()
+
+
+def build_adapter_model(name: str, vocab_size: int | None = None, files: str | None = None):
     """An ``adapters`` AdapterModel (flexible heads, no adapters yet) for backbone ``name``.
 
-    Random backbones are built from ``BACKBONE_SEED`` without touching the caller's RNG state.
-    Under a ``torch.device("meta")`` context this builds shapes only (for parameter counts).
+    ``files``: a local copy of the tiny backbone's checkpoint (a trial's, from the store);
+    without it the machine's own copy is used. Under a ``torch.device("meta")`` context this
+    builds shapes only (parameter counts), from the config alone.
     """
     import adapters  # heavy import kept local
 
-    if is_pretrained(name):
-        return adapters.AutoAdapterModel.from_pretrained(name)
+    ref = parse(name)
+    meta = torch.empty(0).device.type == "meta"
+    if ref.form == Form.TINY and not ref.random and not meta:
+        return _tiny(vocab_size, files)
+    if ref.needs_weights and not meta:
+        return _pretrained(ref.repo, ref.revision)
+    if ref.form == Form.TINY and vocab_size is None:
+        vocab_size = _tiny_vocab_size()  # the trained tokenizer's, which the tiny model is sized to
     config = backbone_config(name, vocab_size)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(BACKBONE_SEED)
-        model = adapters.AutoAdapterModel.from_config(config)
-    if name == TINY and next(model.parameters()).device.type != "meta":
-        # A random tiny backbone gives every sentence nearly the same <s> vector, so nothing
-        # trained on top of it while it stays frozen can learn; it is pretrained once instead.
-        from trainables.tokenizer import load_tokenizer
+    return _seeded(lambda: adapters.AutoAdapterModel.from_config(config))
 
-        tok = load_tokenizer(TINY)
-        if len(tok) != vocab_size:
-            raise ValueError(
-                f"{TINY} is pretrained with its own tokenizer of {len(tok)} tokens; "
-                f"got vocab_size={vocab_size}"
-            )
-        model.load_state_dict(pretrained_tiny_state(tok, BACKBONE_SEED), strict=False)
+
+def _pretrained(source: str, revision: str | None = None, quiet: bool = False):
+    """A checkpoint as an AdapterModel without the head its ``architectures`` name (a masked-LM
+    head the library converts): a node's heads are its tasks' alone. ``quiet``: no warning about
+    weights the checkpoint lacks (the tiny model's pooler, which no head reads)."""
+    import logging
+
+    import adapters
+
+    log = logging.getLogger("transformers.modeling_utils")
+    level = log.level
+    if quiet:
+        log.setLevel(logging.ERROR)
+    try:
+        model = _seeded(
+            lambda: adapters.AutoAdapterModel.from_pretrained(source, revision=revision)
+        )
+    finally:
+        log.setLevel(level)
+    for name in list(model.heads):
+        model.delete_head(name)
     return model
 
 
-def prepare(name: str) -> None:
-    """Warm what every trial on ``name`` needs once per machine (the tiny backbone's weights)."""
-    if name == TINY:
-        from trainables.tokenizer import load_tokenizer
+def _tiny_vocab_size() -> int:
+    from trainables.tokenizer import load_tokenizer
 
-        pretrained_tiny_state(load_tokenizer(TINY), BACKBONE_SEED)
+    return len(load_tokenizer(TINY))
+
+
+def _tiny(vocab_size: int | None, files: str | None):
+    from trainables.tiny_backbone import checkpoint
+
+    model = _pretrained(files or checkpoint(), quiet=True)
+    if vocab_size is not None and vocab_size != model.config.vocab_size:
+        raise ValueError(
+            f"{TINY} is pretrained with its own tokenizer of {model.config.vocab_size} tokens; "
+            f"got vocab_size={vocab_size}"
+        )
+    return model

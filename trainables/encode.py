@@ -34,6 +34,8 @@ class EncodedSplit:
     input_ids: list
     labels: list
     lengths: list[int]  # longest sequence of each example (its choices' longest for multi-choice)
+    # segment ids shaped like input_ids, for tokenizers whose models read them (BERT and kin)
+    token_type_ids: list | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -62,8 +64,8 @@ def encode_task(task: str, data: dict, tokenizer, max_length: int) -> dict[str, 
     stored = encode_cache.read_splits(path, key) if path is not None else None
     if stored is not None and set(stored) == set(SPLITS):
         out = {
-            split: EncodedSplit(task, ptype, ids, labels, _lengths(ids))
-            for split, (ptype, ids, labels) in stored.items()
+            split: EncodedSplit(task, ptype, ids, labels, _lengths(ids), types)
+            for split, (ptype, ids, labels, types) in stored.items()
         }
     else:
         splits: Splits = load_splits(task, data)
@@ -95,30 +97,77 @@ def clear_cache() -> None:
 
 def encode_examples(task: str, examples: list[dict], tokenizer, max_length: int) -> EncodedSplit:
     """Tokenise examples {"text_a", "text_b" | None, "label"} (or "choices") of ``task``."""
-    problem_type = get_task(task).problem_type
+    spec = get_task(task)
     labels = [ex["label"] for ex in examples]
+    types = uses_token_types(tokenizer)
     if examples and "choices" in examples[0]:
-        input_ids = [
-            _encode_pairs(tokenizer, [ex["text_a"]] * len(ex["choices"]), ex["choices"], max_length)
+        encoded = [
+            _encode_pairs(
+                tokenizer,
+                [ex["text_a"]] * len(ex["choices"]),
+                ex["choices"],
+                max_length,
+                spec.truncation,
+            )
             for ex in examples
         ]
+        input_ids = [ids for ids, _ in encoded]
+        token_types = [t for _, t in encoded] if types else None
     else:
         firsts = [ex["text_a"] for ex in examples]
         seconds = [ex.get("text_b") for ex in examples]
-        input_ids = _encode_pairs(tokenizer, firsts, seconds, max_length)
-    return EncodedSplit(task, problem_type, input_ids, labels, _lengths(input_ids))
+        input_ids, token_types = _encode_pairs(
+            tokenizer, firsts, seconds, max_length, spec.truncation
+        )
+        token_types = token_types if types else None
+    return EncodedSplit(
+        task, spec.problem_type, input_ids, labels, _lengths(input_ids), token_types
+    )
 
 
-def _encode_pairs(tokenizer, firsts: list[str], seconds: list, max_length: int) -> list[list[int]]:
+def uses_token_types(tokenizer) -> bool:
+    """Whether the tokenizer gives segment ids (its model was trained with them)."""
+    return "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+
+
+def _encode_pairs(
+    tokenizer, firsts: list[str], seconds: list, max_length: int, truncation: str = "longest_first"
+) -> tuple[list[list[int]], list[list[int]] | None]:
+    """Token ids (and segment ids, if the tokenizer gives them) of single texts or pairs in the
+    tokenizer's own template; pairs are cut by ``truncation`` (ReCoRD: the first text, the
+    passage, only)."""
     if not firsts:
-        return []
+        return [], []
     if all(s is None for s in seconds):
         enc = tokenizer(firsts, truncation=True, max_length=max_length)
-    else:
-        enc = tokenizer(
-            firsts, [s or "" for s in seconds], truncation="longest_first", max_length=max_length
-        )
-    return list(enc["input_ids"])
+        return list(enc["input_ids"]), _types(enc)
+    seconds = [s or "" for s in seconds]
+    try:
+        enc = tokenizer(firsts, seconds, truncation=truncation, max_length=max_length)
+    except Exception:
+        if truncation == "longest_first":
+            raise
+        # a second text too long on its own cannot be kept whole: cut both for those pairs only
+        pairs = [
+            _encode_pair(tokenizer, a, b, max_length, truncation)
+            for a, b in zip(firsts, seconds, strict=True)
+        ]
+        ids = [p["input_ids"] for p in pairs]
+        types = [p.get("token_type_ids") for p in pairs]
+        return ids, (types if all(t is not None for t in types) else None)
+    return list(enc["input_ids"]), _types(enc)
+
+
+def _types(enc) -> list[list[int]] | None:
+    types = enc.get("token_type_ids")
+    return list(types) if types is not None else None
+
+
+def _encode_pair(tokenizer, first: str, second: str, max_length: int, truncation: str):
+    try:
+        return tokenizer(first, second, truncation=truncation, max_length=max_length)
+    except Exception:
+        return tokenizer(first, second, truncation="longest_first", max_length=max_length)
 
 
 def pass_batches(
@@ -128,13 +177,15 @@ def pass_batches(
     index: int,
     shuffle: bool = True,
     group_by_length: bool = False,
+    rows: int | None = None,
 ) -> list[list[int]]:
-    """The batches (example indices) of one pass over ``split``; a pure function of its arguments.
+    """The batches (example indices) of one pass over ``split`` (its first ``rows`` examples when
+    given); a pure function of its arguments.
 
     With ``group_by_length``, examples of similar length share a batch (less padding) while the
     order of batches stays random.
     """
-    order = list(range(len(split)))
+    order = list(range(len(split) if rows is None else min(rows, len(split))))
     # a string seed is hashed deterministically, and (seed, task, pass) never collide
     rng = random.Random(f"{seed}:{split.task}:{index}")
     if shuffle:
@@ -162,23 +213,34 @@ def collate(
     split: EncodedSplit, indices: list[int], pad_id: int, pad_to: int | None = None
 ) -> dict[str, torch.Tensor]:
     """A batch padded to its longest sequence (or to ``pad_to``, the reference scripts' fixed
-    padding): input_ids and attention_mask (B, L) or (B, C, L)."""
+    padding): input_ids, attention_mask and, where the split has them, token_type_ids (B, L) or
+    (B, C, L)."""
     rows = [split.input_ids[i] for i in indices]
     width = max(split.lengths[i] for i in indices)
     if pad_to is not None:
         width = max(width, pad_to)
+    types = [split.token_type_ids[i] for i in indices] if split.token_type_ids else None
+    batch = {}
     if rows and rows[0] and isinstance(rows[0][0], list):  # multiple choice
         n_choices = max(len(r) for r in rows)
         ids = torch.full((len(rows), n_choices, width), pad_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
+        segments = torch.zeros_like(ids)
         for b, choices in enumerate(rows):
             for c, seq in enumerate(choices):
                 ids[b, c, : len(seq)] = torch.tensor(seq)
                 mask[b, c, : len(seq)] = 1
+                if types is not None:
+                    segments[b, c, : len(seq)] = torch.tensor(types[b][c])
     else:
         # one tensor from padded lists: far fewer small copies than a row-by-row fill
         ids = torch.tensor([seq + [pad_id] * (width - len(seq)) for seq in rows], dtype=torch.long)
         mask = torch.tensor([[1] * len(seq) + [0] * (width - len(seq)) for seq in rows])
+        if types is not None:
+            segments = torch.tensor([t + [0] * (width - len(t)) for t in types], dtype=torch.long)
+    if types is not None:
+        batch["token_type_ids"] = segments
     labels = [split.labels[i] for i in indices]
     dtype = torch.float if split.problem_type in (REGRESSION, MULTILABEL) else torch.long
-    return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor(labels, dtype=dtype)}
+    batch.update(input_ids=ids, attention_mask=mask, labels=torch.tensor(labels, dtype=dtype))
+    return batch

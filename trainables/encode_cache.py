@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = "tokenized-v1"
+FORMAT = "tokenized-v2"
 _OFF = ("off", "0", "false", "no")
 # the code that turns a data spec into token ids: a change to any of it invalidates the cache
 _CODE_GLOBS = ("tasks/*.py", "encode.py", "encode_cache.py")
@@ -112,7 +112,8 @@ def cache_path(root: Path, key: str) -> Path:
 
 
 def read_splits(path: Path, key: str) -> dict | None:
-    """The splits stored at ``path`` as {split: (problem_type, input_ids, labels)}, or None.
+    """The splits stored at ``path`` as {split: (problem_type, input_ids, labels,
+    token_type_ids)}, or None (``token_type_ids`` is None where the tokenizer gives none).
 
     None when the file is absent, unreadable or written for another key.
     """
@@ -128,16 +129,29 @@ def read_splits(path: Path, key: str) -> dict | None:
             body = json.loads(meta["splits"])
             out = {}
             for split, info in body.items():
-                ids = f.get_tensor(f"{split}.ids").tolist()
                 offsets = f.get_tensor(f"{split}.offsets").tolist()
-                seqs = [ids[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
-                if info["choices"]:
-                    groups = f.get_tensor(f"{split}.choices").tolist()
-                    seqs = [seqs[groups[i] : groups[i + 1]] for i in range(len(groups) - 1)]
-                out[split] = (info["problem_type"], seqs, info["labels"])
+                groups = f.get_tensor(f"{split}.choices").tolist() if info["choices"] else None
+                ids = _unflatten(f.get_tensor(f"{split}.ids").tolist(), offsets, groups)
+                types = None
+                if info.get("types"):
+                    types = _unflatten(f.get_tensor(f"{split}.types").tolist(), offsets, groups)
+                out[split] = (info["problem_type"], ids, info["labels"], types)
             return out
     except Exception:  # a damaged cache file costs a re-tokenisation, never a failed trial
         return None
+
+
+def _unflatten(flat: list, offsets: list[int], groups: list[int] | None) -> list:
+    """Sequences from one flat list cut at ``offsets`` (and grouped into choices at ``groups``)."""
+    seqs = [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+    if groups is not None:
+        seqs = [seqs[groups[i] : groups[i + 1]] for i in range(len(groups) - 1)]
+    return seqs
+
+
+def _flat(nested: list, multichoice: bool) -> list:
+    """The sequences of a split, each example's choices one after another for multiple choice."""
+    return [s for choices in nested for s in choices] if multichoice else nested
 
 
 def write_splits(path: Path, key: str, splits: dict) -> None:
@@ -148,10 +162,12 @@ def write_splits(path: Path, key: str, splits: dict) -> None:
     body = {}
     for split, enc in splits.items():
         multichoice = bool(enc.input_ids) and isinstance(enc.input_ids[0][0], list)
-        seqs = [s for choices in enc.input_ids for s in choices] if multichoice else enc.input_ids
-        tensors[f"{split}.ids"] = np.fromiter(
-            (t for s in seqs for t in s), dtype=np.int32, count=sum(len(s) for s in seqs)
-        )
+        seqs = _flat(enc.input_ids, multichoice)
+        count = sum(len(s) for s in seqs)
+        tensors[f"{split}.ids"] = np.fromiter((t for s in seqs for t in s), np.int32, count)
+        if enc.token_type_ids is not None:
+            types = _flat(enc.token_type_ids, multichoice)
+            tensors[f"{split}.types"] = np.fromiter((t for s in types for t in s), np.int8, count)
         tensors[f"{split}.offsets"] = np.cumsum([0] + [len(s) for s in seqs], dtype=np.int64)
         if multichoice:
             tensors[f"{split}.choices"] = np.cumsum(
@@ -161,6 +177,7 @@ def write_splits(path: Path, key: str, splits: dict) -> None:
             "problem_type": enc.problem_type,
             "labels": enc.labels,
             "choices": multichoice,
+            "types": enc.token_type_ids is not None,
         }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")

@@ -34,7 +34,7 @@ from orchestrator.contract.hparams import HParams
 from trainables.encode import EncodedSplit, collate, eval_batches, pass_batches
 from trainables.tasks.grouped import postprocess
 from trainables.tasks.metrics import score
-from trainables.tasks.registry import MULTILABEL, REGRESSION
+from trainables.tasks.registry import MULTILABEL, REGRESSION, selection_value
 
 Report = Callable[[dict, "str | None"], None]
 PRECISIONS = ("bf16", "fp16", "fp32")
@@ -109,6 +109,17 @@ class TaskData:
     # MultiRC / ReCoRD: per-example question groups, scored per question (tasks.grouped)
     dev_meta: list | None = None
     test_meta: list | None = None
+    # pad this task's training batches to this length (padding: max_length); None: the settings'
+    pad_to: int | None = None
+    # draw training batches from the first this many rows only, and weigh the task by it in
+    # step mode (joint ReCoRD: 100,730, as the official --downsample_last_dataset); None: all
+    train_rows: int | None = None
+
+    @property
+    def train_size(self) -> int:
+        """The train rows batches are drawn from."""
+        n = len(self.train)
+        return n if self.train_rows is None else min(n, self.train_rows)
 
 
 @dataclass
@@ -183,9 +194,7 @@ def run(
             )
             for t in tasks
         }
-        value = _mean(
-            [d["loss"] if settings.select == "loss" else d["score"] for d in dev.values()]
-        )
+        value = round_value(dev, settings.select)
         if _improves(value, state.best_value, settings.select):
             best = {k: v.detach().to("cpu", copy=True) for k, v in model.checkpoint_state().items()}
             state.best_round, state.best_value, state.best_dev = state.rounds_done, value, dev
@@ -237,7 +246,7 @@ class RoundPlan:
         self.settings = settings
         self._passes: dict[str, tuple[int, list[list[int]]]] = {}
         bs = settings.batch_size
-        self.batches_per_pass = {t.name: math.ceil(len(t.train) / bs) for t in tasks}
+        self.batches_per_pass = {t.name: math.ceil(t.train_size / bs) for t in tasks}
         epoch_steps = sum(self.batches_per_pass.values())
         if epoch_steps == 0:
             raise ValueError("no training examples")
@@ -258,14 +267,16 @@ class RoundPlan:
             steps = [
                 (name, b)
                 for name, t in self.tasks.items()
-                for b in pass_batches(t.train, s.batch_size, s.seed, r, True, s.group_by_length)
+                for b in pass_batches(
+                    t.train, s.batch_size, s.seed, r, True, s.group_by_length, t.train_rows
+                )
             ]
             if len(self.tasks) > 1:
                 random.Random(f"{s.seed}:round:{r}").shuffle(steps)
             return steps
-        # step mode: tasks drawn in proportion to their size (temperature 1)
+        # step mode: tasks drawn in proportion to their (capped) size (temperature 1)
         names = list(self.tasks)
-        weights = [len(self.tasks[n].train) for n in names]
+        weights = [self.tasks[n].train_size for n in names]
         count = min(self.round_steps, s.max_steps - state.step)
         drawn = random.Random(f"{s.seed}:round:{r}").choices(names, weights=weights, k=count)
         steps = []
@@ -280,11 +291,11 @@ class RoundPlan:
     def _pass(self, name: str, index: int) -> list[list[int]]:
         # one pass serves many consecutive steps; keep only the latest per task
         if self._passes.get(name, (None,))[0] != index:
-            s = self.settings
+            s, t = self.settings, self.tasks[name]
             self._passes[name] = (
                 index,
                 pass_batches(
-                    self.tasks[name].train, s.batch_size, s.seed, index, True, s.group_by_length
+                    t.train, s.batch_size, s.seed, index, True, s.group_by_length, t.train_rows
                 ),
             )
         return self._passes[name][1]
@@ -308,9 +319,13 @@ class Trainer:
         self.scheduler = _linear_schedule(self.optimizer, total_steps, settings.warmup_ratio)
         self.scaler = _grad_scaler(device, settings.precision)  # None unless fp16 on a GPU
 
-    def batch(self, split: EncodedSplit, indices: list[int]) -> dict[str, torch.Tensor]:
-        """The collated batch of ``indices`` on the device."""
-        return _to(collate(split, indices, self.pad_id, self.settings.pad_to), self.device)
+    def batch(
+        self, split: EncodedSplit, indices: list[int], pad_to: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The collated batch of ``indices`` on the device, padded to ``pad_to`` (default the
+        settings')."""
+        width = self.settings.pad_to if pad_to is None else pad_to
+        return _to(collate(split, indices, self.pad_id, width), self.device)
 
     def round(self, plan: RoundPlan, state: LoopState, speed: _Throughput) -> float:
         """Trains the round's steps; returns the mean train loss and adds to ``speed``."""
@@ -319,7 +334,8 @@ class Trainer:
         total, count = torch.zeros((), device=self.device), 0
         previous = None
         for name, indices in plan.steps(state):
-            batch = self.batch(plan.tasks[name].train, indices)
+            task = plan.tasks[name]
+            batch = self.batch(task.train, indices, task.pad_to)
             loss = self.step(batch, name)
             # check the step before this one: its loss is ready by now, so a GPU never idles
             # waiting for the check (a check of this step's loss would stall it every step)
@@ -395,6 +411,15 @@ def evaluate(
     else:
         metrics = score(task, *postprocess(task, meta, raw, split.labels))
     return {"loss": loss_sum / max(len(split), 1), **metrics}
+
+
+def round_value(dev: dict[str, dict], select: str) -> float:
+    """What picks the best round: the mean over tasks of the dev loss, or of each task's
+    selection metric (``selection_value``: STS-B Pearson, MRPC / QQP / CB accuracy, else the
+    score)."""
+    if select == "loss":
+        return _mean([d["loss"] for d in dev.values()])
+    return _mean([selection_value(name, d) for name, d in dev.items()])
 
 
 def decode(problem_type: str, logits: torch.Tensor) -> list:

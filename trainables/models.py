@@ -18,8 +18,8 @@ from torch import nn
 
 from orchestrator.contract.hparams import HParams
 from orchestrator.contract.methods import METHODS, Kind, get_method
-from trainables.backbones import base_name, build_adapter_model
-from trainables.methods.base import MethodImpl, implementation
+from trainables.backbones import build_adapter_model, same_backbone
+from trainables.methods.base import MethodImpl, implementation, reads_pooler
 from trainables.tasks.registry import CLASSIFICATION, MULTILABEL, MULTIPLE_CHOICE, REGRESSION
 
 PROBLEM_TYPES = (CLASSIFICATION, REGRESSION, MULTILABEL, MULTIPLE_CHOICE)
@@ -63,7 +63,7 @@ def _check_build_args(method: str, heads: list[HeadSpec], sources) -> None:
         raise ValueError("head tasks must be distinct")
     if kind != Kind.JOINT and len(heads) != 1:
         raise ValueError(f"method {method!r} takes exactly one head, got {len(heads)}")
-    if kind == Kind.TRANSFER:
+    if kind.has_sources:
         if not sources:
             raise ValueError(f"method {method!r} needs sources [(name, payload_dir), ...]")
         if len({name for name, _ in sources}) != len(sources):
@@ -72,10 +72,18 @@ def _check_build_args(method: str, heads: list[HeadSpec], sources) -> None:
         raise ValueError(f"method {method!r} takes no sources")
 
 
-def _add_head(model, spec: HeadSpec) -> None:
+def _add_head(model, spec: HeadSpec, hparams: HParams) -> None:
     """Adds an ``adapters`` flexible head whose loss matches the problem type."""
     if spec.problem_type == MULTIPLE_CHOICE:
-        model.add_multiple_choice_head(spec.task, num_choices=spec.num_labels)
+        if reads_pooler(spec.problem_type, hparams):
+            # RobertaForMultipleChoice, the official stage two's model: the pre-trained pooler
+            # (dense + tanh on <s>, trained only where the backbone trains), then dropout and
+            # one linear layer scoring each choice
+            model.add_multiple_choice_head(
+                spec.task, num_choices=spec.num_labels, layers=1, use_pooler=True
+            )
+        else:
+            model.add_multiple_choice_head(spec.task, num_choices=spec.num_labels)
     else:
         # num_labels=1 makes adapters' ClassificationHead use MSE (regression);
         # multilabel=True gives BCE-with-logits
@@ -130,18 +138,36 @@ class NodeModel(nn.Module):
         seed: int,
         sources: list[tuple[str, str | None]] | None = None,
         vocab_size: int | None = None,
+        files: str | None = None,
     ) -> NodeModel:
         """Builds the model of a node; ``seed`` fixes the init of everything new.
 
         ``hparams`` is the node's ``HParams`` (a dict sets the keys it names, defaults the rest).
         ``sources`` (transfer methods) are ``(name, payload_dir)`` pairs; the source adapter is read
         from ``payload_dir/adapter`` and frozen. A ``payload_dir`` of None adds a fresh ``seq_bn``
-        adapter instead (parameter counts, tests).
+        adapter instead (parameter counts, tests). ``files``: a local copy of the backbone's
+        checkpoint where one was fetched (the tiny backbone from the store).
         """
+        _check_build_args(method, heads, sources)
+        model = build_adapter_model(backbone, vocab_size, files=files)
+        return cls.around(model, backbone, method, heads, hparams, seed, sources, vocab_size)
+
+    @classmethod
+    def around(
+        cls,
+        model,
+        backbone: str,
+        method: str,
+        heads: list[HeadSpec],
+        hparams: HParams | dict,
+        seed: int,
+        sources: list[tuple[str, str | None]] | None = None,
+        vocab_size: int | None = None,
+    ) -> NodeModel:
+        """``build`` on an AdapterModel built already (``model``, named ``backbone``)."""
         _check_build_args(method, heads, sources)
         if not isinstance(hparams, HParams):
             hparams = HParams.from_dict(hparams)
-        model = build_adapter_model(backbone, vocab_size)
         node = cls(model, backbone, method, heads, hparams, seed, sources or [], vocab_size)
         # fork: building must not shift the caller's RNG stream (data order, dropout)
         with torch.random.fork_rng(devices=[]):
@@ -153,7 +179,7 @@ class NodeModel(nn.Module):
         """The method's additions, the heads, and what trains."""
         self.impl.setup(self)
         for spec in self.heads:
-            _add_head(self.model, spec)
+            _add_head(self.model, spec, self.hparams)
         self.impl.set_trainable(self)
         for spec in self.heads:
             for p in self.model.heads[spec.task].parameters():
@@ -170,8 +196,7 @@ class NodeModel(nn.Module):
             floating = spec.problem_type in (REGRESSION, MULTILABEL)
             labels = labels.float() if floating else labels.long()
         out = self.model(
-            input_ids=batch["input_ids"],
-            attention_mask=batch.get("attention_mask"),
+            **self._inputs(batch),
             labels=labels,
             head=task,
             return_dict=True,
@@ -186,10 +211,17 @@ class NodeModel(nn.Module):
     @torch.no_grad()
     def encode(self, batch: dict) -> torch.Tensor:
         """Final hidden states ``(batch, seq, hidden)`` with the active adapter setup."""
-        out = self.model.base_model(
-            input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")
-        )
+        out = self.model.base_model(**self._inputs(batch))
         return out.last_hidden_state
+
+    def _inputs(self, batch: dict) -> dict:
+        """What the backbone reads of a batch: token ids, the attention mask and, for a model
+        with segment embeddings (BERT and kin: ``type_vocab_size`` of 2 or more), segment ids."""
+        inputs = {"input_ids": batch["input_ids"], "attention_mask": batch.get("attention_mask")}
+        types = batch.get("token_type_ids")
+        if types is not None and (getattr(self.model.config, "type_vocab_size", 0) or 0) >= 2:
+            inputs["token_type_ids"] = types
+        return inputs
 
     def _head(self, task: str) -> HeadSpec:
         for spec in self.heads:
@@ -286,9 +318,9 @@ class NodeModel(nn.Module):
         """
         with open(os.path.join(out_dir, META_FILE), encoding="utf-8") as f:
             meta = json.load(f)
-        if base_name(meta["backbone"]) != base_name(backbone):
+        if not same_backbone(meta["backbone"], backbone):
             raise ValueError(f"artifact was trained on {meta['backbone']!r}, not {backbone!r}")
-        if get_method(meta["method"]).kind == Kind.TRANSFER:
+        if get_method(meta["method"]).kind.has_sources:
             sources = _order_sources(meta["sources"], sources)
         node = cls.build(
             backbone,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from orchestrator.contract.methods import METHODS, Kind
-from trainables.backbones import RANDOM_PREFIX, TINY, base_name
+from trainables.backbone_ref import parse
 from trainables.models import CLASSIFICATION, HeadSpec, NodeModel
 
 
@@ -15,17 +15,18 @@ def count_params(
     vocab_size: int | None = None,
     hparams: dict[str, dict] | None = None,
 ) -> list[dict]:
-    """``[{"method", "kind", "trainable_params", "transfer_params"}]`` for every method.
+    """``[{"method", "kind", "trainable_params", "transfer_params"}]`` for every method; a
+    method whose hyperparameters do not fit the backbone has counts None and an ``error``.
 
     Heads are for a 2-label classification task; transfer methods get ``n_sources`` fresh
-    ``seq_bn`` sources and joint methods ``n_sources`` tasks. Hub names are counted on their
-    random twin (same architecture), so nothing is downloaded. ``hparams`` maps a method to the
-    hparams its build gets (e.g. ``{"compacter_pp": {"reduction_factor": 8}}`` for tiny-roberta).
+    ``seq_bn`` sources and joint methods ``n_sources`` tasks. Models are built from the
+    backbone's config alone (shipped, a folder's, or the hub cache's), so no weights are read or
+    downloaded. ``hparams`` maps a method to the hparams its build gets (e.g.
+    ``{"compacter_pp": {"reduction_factor": 8}}`` for tiny-roberta).
     """
     if n_sources < 1:
         raise ValueError("n_sources must be at least 1")
-    base = base_name(backbone)
-    name = base if base == TINY else RANDOM_PREFIX + base
+    name = parse(backbone).uri
     tasks = [f"task{i}" for i in range(n_sources)]
     hparams = hparams or {}
     rows = []
@@ -35,15 +36,24 @@ def count_params(
             kind = entry.kind
             head_tasks = tasks if kind == Kind.JOINT else tasks[:1]
             heads = [HeadSpec(t, CLASSIFICATION, 2) for t in head_tasks]
-            sources = [(t, None) for t in tasks] if kind == Kind.TRANSFER else None
-            node = NodeModel.build(
-                name,
-                method,
-                heads,
-                hparams.get(method, {}),
-                seed=0,
-                sources=sources,
-                vocab_size=vocab_size,
-            )
-            rows.append({"method": method, "kind": kind.value, **node.param_counts()})
+            sources = [(t, None) for t in tasks] if kind.has_sources else None
+            settings = dict(hparams.get(method, {}))
+            if kind == Kind.PROBE:  # a probe scales each source by a fixed omega
+                settings.setdefault("probe_omegas", [1.0] * len(tasks))
+            row = {"method": method, "kind": kind.value}
+            try:
+                node = NodeModel.build(
+                    name,
+                    method,
+                    heads,
+                    settings,
+                    seed=0,
+                    sources=sources,
+                    vocab_size=vocab_size,
+                )
+            except ValueError as e:  # hyperparameters that do not fit this backbone's sizes
+                row.update(trainable_params=None, transfer_params=None, error=str(e))
+            else:
+                row.update(node.param_counts())
+            rows.append(row)
     return rows

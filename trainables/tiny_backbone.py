@@ -1,5 +1,5 @@
-"""The tiny backbone (2 layers, hidden 32) for tests and the demo: its config and its pretraining
-on the synthetic world, run once per machine and cached on disk.
+"""The tiny backbone (2 layers, hidden 32) for tests and the demo: its config, its pretraining on
+the synthetic world, and the checkpoint folder it becomes.
 
 A randomly initialised 2-layer, hidden-32 RoBERTa gives its <s> token nearly the same vector for
 every sentence (init std 0.02 keeps attention uniform and the value path ~1 % of the residual), so
@@ -7,47 +7,109 @@ frozen-backbone methods - adapters, Compacter, ScaLearn, AdapterFusion - learn n
 adapters sit on a *pretrained* backbone; this gives the tiny one the equivalent: a few hundred
 steps of masked language modelling plus predicting each sentence's topic and polarity from <s>
 (coarse world knowledge, as a pretrained LM has), deterministic from ``BACKBONE_SEED``.
+
+Pretraining runs on one CPU thread whatever the caller's thread count, so the weights are a
+function of the recipe, the torch build and the CPU's floating point. They become a Hugging Face
+checkpoint folder (``checkpoint()``: config.json, model.safetensors, tokenizer.json,
+tokenizer_config.json), built once per machine under ``$SCALEARN_CACHE/backbones``. A run stores
+that folder in its artifact store once, before any trial (``orchestrator.backbone_store``), and
+every trial of every run on that store trains on the stored copy, verified by its digest: a
+cluster's machines never each pretrain their own.
+
+The config (``backbone_configs/tiny-roberta.json``) keeps max_position_embeddings 514 as in the
+real models: RoBERTa offsets positions by pad_token_id + 1, so 514 covers any max_length up to
+512 and costs the tiny model next to nothing.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-TINY = "tiny-roberta"
-# max_position_embeddings 514 as in the real models: RoBERTa offsets positions by pad_token_id + 1,
-# so 514 covers any max_length up to 512 and costs the tiny model next to nothing.
-TINY_FIELDS = dict(
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    intermediate_size=64,
-    max_position_embeddings=514,
-    type_vocab_size=1,
-    layer_norm_eps=1e-5,
-    pad_token_id=1,
-    bos_token_id=0,
-    eos_token_id=2,
-)
+from trainables.backbone_ref import CONFIG_FILE, TINY, config_dict, parse
+
 RECIPE = "mlm+factors-v1"  # part of the cache key: change it whenever the recipe changes
+CHECKPOINT_FORMAT = "ckpt-v1"  # part of the folder's key: change it when its files change
 STEPS = 300
 BATCH = 64
 LR = 3e-3
 WARMUP = 30
 MASK_PROB = 0.15
 FACTORS = {"topic": 4, "polarity": 2}
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+
+__all__ = ["TINY", "checkpoint", "pretrained_tiny_state", "tiny_config", "write_checkpoint"]
 
 
 def tiny_config(vocab_size: int):
     """The tiny RoBERTa's config for a tokenizer of ``vocab_size`` tokens."""
     import transformers
 
-    return transformers.RobertaConfig(vocab_size=vocab_size, **TINY_FIELDS)
+    fields = config_dict(parse(TINY))
+    fields.pop("architectures", None)
+    return transformers.AutoConfig.for_model(
+        fields.pop("model_type"), vocab_size=vocab_size, **fields
+    )
+
+
+def checkpoint(seed: int = 0) -> str:
+    """The tiny backbone's checkpoint folder on this machine, built on first use."""
+    from trainables.tokenizer import cache_dir, load_tokenizer
+
+    tokenizer = load_tokenizer(TINY)
+    key = f"{tokenizer.name_or_path}-{len(tokenizer)}-{RECIPE}-s{seed}-{CHECKPOINT_FORMAT}"
+    # a plain name: transformers warns about folder names that are not Python identifiers
+    folder = Path(cache_dir()) / "backbones" / f"tiny_roberta_{_short_hash(key)}"
+    if not (folder / CONFIG_FILE).is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with open(str(folder) + ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / CONFIG_FILE).is_file():
+                tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+                try:
+                    write_checkpoint(tmp, tokenizer, pretrained_tiny_state(tokenizer, seed))
+                    os.chmod(tmp, 0o755)
+                    os.replace(tmp, folder)
+                finally:
+                    shutil.rmtree(tmp, ignore_errors=True)
+    return str(folder)
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def write_checkpoint(folder: str | os.PathLike, tokenizer, state: dict[str, torch.Tensor]) -> None:
+    """A Hugging Face checkpoint of the tiny backbone in ``folder``: the same bytes for the same
+    tokenizer and weights (no version strings, sorted keys)."""
+    from safetensors.torch import save_file
+
+    from trainables.tokenizer import TRAINED_TOKENIZER_SETTINGS, trained_tokenizer_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {**config_dict(parse(TINY)), "vocab_size": len(tokenizer)}
+    config.pop("architectures", None)  # no head of its own: nodes add their tasks' heads
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    tensors = {k: v.detach().contiguous().cpu() for k, v in sorted(state.items())}
+    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
+    shutil.copyfile(trained_tokenizer_file(tokenizer), folder / TOKENIZER_FILE)
+    settings = {"tokenizer_class": "PreTrainedTokenizerFast", **TRAINED_TOKENIZER_SETTINGS}
+    (folder / TOKENIZER_CONFIG_FILE).write_text(
+        json.dumps(settings, indent=2, sort_keys=True) + "\n"
+    )
+    for path in folder.iterdir():
+        os.chmod(path, 0o644)
 
 
 def pretrained_tiny_state(tokenizer, seed: int = 0) -> dict[str, torch.Tensor]:

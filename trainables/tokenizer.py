@@ -1,4 +1,4 @@
-"""Tokenizers: the hub's for real backbones, a small trained byte-level BPE for tiny/random ones.
+"""Tokenizers: a checkpoint's own for real backbones, a small trained byte-level BPE for tiny ones.
 
 The trained tokenizer is a pure function of its corpus and vocabulary size; it is cached on disk
 under ``$SCALEARN_CACHE`` (default ``~/.cache/scalearn``) keyed by a hash of both, so parallel
@@ -16,10 +16,25 @@ from pathlib import Path
 
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
+from trainables.backbone_ref import Form, parse
+
 TRAINED_VOCAB_SIZE = 1024
 # RoBERTa's special tokens in RoBERTa's id order (<pad> is id 1, as the model expects)
 SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 _VERSION = "bpe-v2"  # bump when the training recipe changes so old cache files are not reused
+_NAME_PREFIX = "synthetic-bpe-"
+# How a trained tokenizer is wrapped (the tiny checkpoint's tokenizer_config.json holds the same)
+TRAINED_TOKENIZER_SETTINGS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "mask_token": "<mask>",
+    "model_input_names": ["input_ids", "attention_mask"],
+    "add_prefix_space": True,
+}
 
 
 def cache_dir() -> Path:
@@ -28,23 +43,52 @@ def cache_dir() -> Path:
 
 
 def uses_trained_tokenizer(backbone: str) -> bool:
-    """Whether ``backbone`` has no hub tokenizer and gets one trained on the synthetic corpus."""
-    return backbone == "tiny-roberta" or backbone.startswith("random:")
+    """Whether ``backbone`` has no hub tokenizer and gets one trained on the synthetic corpus
+    (the tiny model, and ``random:`` copies of it and of the paper's four)."""
+    ref = parse(backbone)
+    return ref.form == Form.TINY or ref.trained_tokenizer
 
 
 def load_tokenizer(
-    backbone: str, corpus: Sequence[str] | None = None, vocab_size: int = TRAINED_VOCAB_SIZE
+    backbone: str,
+    corpus: Sequence[str] | None = None,
+    vocab_size: int = TRAINED_VOCAB_SIZE,
+    files: str | None = None,
 ) -> PreTrainedTokenizerBase:
-    """The tokenizer for ``backbone``; ``corpus`` (default: the synthetic one) trains tiny ones."""
+    """The tokenizer for ``backbone``; ``corpus`` (default: the synthetic one) trains tiny ones.
+
+    ``files``: a local copy of the tiny backbone's checkpoint (a trial's), whose tokenizer is
+    used instead of this machine's. A tokenizer without a padding token pads with its
+    end-of-sequence token (the attention mask hides padding either way).
+    """
+    ref = parse(backbone)
+    if files is not None and ref.form == Form.TINY and not ref.random:
+        return _from_folder(files)
     if not uses_trained_tokenizer(backbone):
         from transformers import AutoTokenizer
 
-        return AutoTokenizer.from_pretrained(backbone)
+        tokenizer = AutoTokenizer.from_pretrained(ref.repo, revision=ref.revision)
+        if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return tokenizer
     if corpus is None:
         from trainables.tasks.synthetic import corpus as synthetic_corpus
 
         corpus = synthetic_corpus()
     return _trained(tuple(corpus), vocab_size)
+
+
+@lru_cache(maxsize=8)
+def _from_folder(folder: str) -> PreTrainedTokenizerBase:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(folder)
+
+
+def trained_tokenizer_file(tokenizer: PreTrainedTokenizerFast) -> Path:
+    """The file a trained tokenizer was loaded from (its exact bytes, whatever calls did to the
+    object since)."""
+    return cache_dir() / f"tokenizer-{tokenizer.name_or_path.removeprefix(_NAME_PREFIX)}.json"
 
 
 @lru_cache(maxsize=8)
@@ -57,20 +101,9 @@ def _trained(corpus: tuple[str, ...], vocab_size: int) -> PreTrainedTokenizerFas
     path = cache_dir() / f"tokenizer-{key}.json"
     if not path.exists():
         _train_to(path, corpus, vocab_size)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_file=str(path),
-        bos_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        cls_token="<s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
-        model_input_names=["input_ids", "attention_mask"],
-        add_prefix_space=True,
-    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(path), **TRAINED_TOKENIZER_SETTINGS)
     # a readable name in logs and artifacts; the encoding cache keys on content, not on this
-    tokenizer.name_or_path = f"synthetic-bpe-{key}"
+    tokenizer.name_or_path = f"{_NAME_PREFIX}{key}"
     return tokenizer
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+from orchestrator.contract.methods import Kind
 from orchestrator.contract.node import NodeSpec
 from orchestrator.contract.rows import TaskResult
 from orchestrator.contract.trainer import Report
@@ -29,7 +30,7 @@ def train_model(
     from trainables.models import HeadSpec, NodeModel
 
     tasks = node.scored_tasks
-    tokenizer = load_tokenizer(node.backbone)
+    tokenizer = load_tokenizer(node.backbone, files=node.backbone_path)
     data = [task_data(node, task, tokenizer) for task in tasks]
     heads = [HeadSpec(t, get_task(t).problem_type, max(get_task(t).num_labels, 1)) for t in tasks]
     missing = [s.node_id for s in node.sources if s.path is None]
@@ -43,6 +44,7 @@ def train_model(
         node.seed,
         sources=[(s.task, s.path) for s in node.sources] or None,
         vocab_size=vocab_size(node.backbone, tokenizer),
+        files=node.backbone_path,
     )
     settings = LoopSettings.from_hparams(node.hparams, node.seed)
     result = run(model, data, settings, tokenizer.pad_token_id, report, resume_from)
@@ -63,19 +65,34 @@ def data_spec(node: NodeSpec, task: str) -> dict:
 
 
 def task_data(node: NodeSpec, task: str, tokenizer) -> TaskData:
-    """The task's encoded train/dev/test splits for this node."""
-    max_length = node.hparams.max_length or get_task(task).max_length
+    """The task's encoded train/dev/test splits for this node.
+
+    Each task of a joint node keeps its own max length unless the node sets one (SuperGLUE:
+    128, MultiRC 324, ReCoRD 256, as the official joint runs) and, in a joint node, its rows cap
+    (ReCoRD: the first 100,730 rows, weighed as 100,730).
+    """
+    info = get_task(task)
+    max_length = int(node.hparams.max_length or info.max_length)
     spec = data_spec(node, task)
-    splits = encode_task(task, spec, tokenizer, int(max_length))
+    splits = encode_task(task, spec, tokenizer, max_length)
     dev_meta, test_meta = split_meta(task, spec)  # MultiRC / ReCoRD: scored per question
-    return TaskData(task, splits["train"], splits["dev"], splits["test"], dev_meta, test_meta)
+    return TaskData(
+        task,
+        splits["train"],
+        splits["dev"],
+        splits["test"],
+        dev_meta,
+        test_meta,
+        pad_to=max_length if node.hparams.padding == "max_length" else None,
+        train_rows=info.joint_rows if node.kind == Kind.JOINT else None,
+    )
 
 
 def vocab_size(backbone: str, tokenizer) -> int | None:
     """The tokenizer's vocabulary size for the tiny model (which is sized to it), else None."""
-    from trainables.backbones import TINY, base_name
+    from trainables.backbone_ref import Form, parse
 
-    return len(tokenizer) if base_name(backbone) == TINY else None
+    return len(tokenizer) if parse(backbone).form == Form.TINY else None
 
 
 def task_results(tasks: list[str], result: LoopResult, model) -> list[TaskResult]:

@@ -1,9 +1,15 @@
-"""``data check --benchmark B [--data-dir DIR] [--tasks a,b] [--json]``: what a sweep trains on.
+"""``data check`` and ``data split``: what a sweep trains on, before any GPU time is spent.
 
-Loads every task of a benchmark the way a trial does (local files or the hub, then the paper's
-data protocol) and prints the rows of train, dev and test with their label distribution, so a
-user sees the splits before any GPU time is spent. Exit status 1 when a task cannot be loaded or
-its official splits do not have the published number of rows.
+``data check --benchmark B [--data-dir DIR] [--tasks a,b] [--json]`` loads every task of a
+benchmark the way a trial does (local files or the hub, then the paper's data protocol) and
+prints the rows of train, dev and test with their label distribution. Exit status 1 when a task
+cannot be loaded or its official splits do not have the published number of rows.
+
+``data split --benchmark B --task T [--data-dir DIR] --split train|dev|test --out FILE.jsonl
+[--k K] [--dev-limit N]`` writes the examples a trial trains on (train), selects on (dev) or
+reports on (test), in the trial's order, one JSON object a line: the model's input as the
+task's template builds it, the label, and where the example comes from ("row": its index in the
+official split named by "from"), to compare with another framework or to look at errors.
 """
 
 from __future__ import annotations
@@ -30,9 +36,29 @@ def add_parser(sub) -> None:
     )
     c.add_argument("--tasks", help="comma-separated tasks (default: all of the benchmark)")
     c.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s = verbs.add_parser(
+        "split", help="write the examples a trial trains, selects or reports on, in order"
+    )
+    s.add_argument("--benchmark", required=True, choices=sorted(BENCHMARKS))
+    s.add_argument("--task", required=True, help="one task of the benchmark")
+    s.add_argument(
+        "--data-dir",
+        help="local folder of the benchmark (one folder per task) or of the task; "
+        "default: the hub's repositories (the synthetic benchmark: generated, seed 0)",
+    )
+    s.add_argument(
+        "--split", required=True, choices=SPLITS, help="train (trained on), dev (selects), test"
+    )
+    s.add_argument("--out", required=True, help="the JSON-lines file to write")
+    s.add_argument("--k", type=int, default=None, help="few-shot: the k train rows kept")
+    s.add_argument(
+        "--dev-limit", type=int, default=None, help="dev rows kept (few-shot sweeps: 5000)"
+    )
 
 
 def main(args) -> int:
+    if args.data_verb == "split":
+        return split_main(args)
     tasks = _tasks(args.benchmark, args.tasks)
     data = {"source": "local", "dir": args.data_dir} if args.data_dir else {"source": "hub"}
     if args.data_dir and not Path(args.data_dir).is_dir():
@@ -47,6 +73,63 @@ def main(args) -> int:
     else:
         print(format_report(report))
     return 1 if failed else 0
+
+
+# which official split the examples of each protocol split come from
+_FROM = {"train": "train", "dev": "train", "test": "validation"}
+_FROM_OWN = {  # tasks whose dev (and test) are official splits of their own
+    "record": {"train": "train", "dev": "validation", "test": "validation"},
+    "humset": {"train": "train", "dev": "validation", "test": "test"},
+}
+
+
+def split_main(args) -> int:
+    """``data split``: write one protocol split of one task as JSON lines."""
+    from orchestrator.data_identity import resolve_data
+    from trainables.tasks.data import load_splits
+
+    if args.task not in BENCHMARKS[args.benchmark]:
+        known = ", ".join(BENCHMARKS[args.benchmark])
+        print(
+            f"error: --task {args.task} is not a task of {args.benchmark}: {known}", file=sys.stderr
+        )
+        return 2
+    for flag, value in (("--k", args.k), ("--dev-limit", args.dev_limit)):
+        if value is not None and value < 1:
+            print(f"error: {flag} must be a positive integer, got {value}", file=sys.stderr)
+            return 2
+    if args.data_dir and not Path(args.data_dir).is_dir():
+        print(f"error: --data-dir {args.data_dir} is not a directory", file=sys.stderr)
+        return 2
+    if args.data_dir:
+        data = {"source": "local", "dir": args.data_dir}
+    else:
+        data = {"source": "synthetic" if args.benchmark == "synthetic" else "hub"}
+    data = resolve_data(args.task, data)
+    for key, value in (("k", args.k), ("dev_limit", args.dev_limit)):
+        if value is not None:
+            data[key] = value
+    try:
+        examples = getattr(load_splits(args.task, data), args.split)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"error: {args.task}: {str(e).strip(chr(39) + chr(34))}", file=sys.stderr)
+        return 1
+    origin = _origin(args.task, args.split)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8") as f:
+        for example in examples:
+            line = {"row": example["row"], "from": origin}
+            line.update({k: v for k, v in example.items() if k != "row"})
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    print(f"{args.task} {args.split}: {len(examples)} examples ({origin} rows) -> {out}")
+    return 0
+
+
+def _origin(task: str, split: str) -> str:
+    spec = get_task(task)
+    own = _FROM_OWN.get(task) or _FROM_OWN.get(spec.benchmark)
+    return (own or _FROM)[split]
 
 
 def _tasks(benchmark: str, given: str | None) -> list[str]:

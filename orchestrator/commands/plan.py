@@ -61,6 +61,10 @@ def main(args) -> int:
     return 0
 
 
+# Dependency groups the summary lists one by one (a probing sweep has one per source and seed).
+MAX_GROUPS = 12
+
+
 def format_plan(plan: Plan, path: str) -> str:
     """The human summary: counts by kind, method and task, cached nodes, dependencies."""
     nodes = plan.nodes
@@ -73,7 +77,7 @@ def format_plan(plan: Plan, path: str) -> str:
     by_method = Counter((n.kind, n.method) for n in nodes)
     cached_by = Counter((n.kind, n.method) for n in nodes if n.cached)
     lines.append(f"{'kind':<9} {'method':<22} {'nodes':>6} {'cached':>7}")
-    for kind in (Kind.STL, Kind.TRANSFER, Kind.JOINT):
+    for kind in Kind:
         for (k, m), c in sorted(by_method.items()):
             if k == kind:
                 lines.append(f"{k.value:<9} {m:<22} {c:>6} {cached_by[(k, m)]:>7}")
@@ -82,12 +86,16 @@ def format_plan(plan: Plan, path: str) -> str:
     lines.append("nodes per task: " + ", ".join(f"{t} {c}" for t, c in by_task.items()))
     lines.append("")
     ids = plan.by_id()
-    transfer = [n for n in nodes if n.kind == Kind.TRANSFER]
-    if transfer:
-        groups = Counter(tuple(n.sources) for n in transfer)
-        for deps, count in groups.items():
+    standing = [n for n in nodes if n.kind.has_sources]
+    if standing:
+        groups = Counter((n.kind, tuple(n.sources)) for n in standing)
+        shown = sorted(groups.items(), key=lambda g: -g[1])
+        for (kind, deps), count in shown[:MAX_GROUPS]:
             names = ", ".join(ids[d].label for d in deps)
-            lines.append(f"{count} transfer nodes depend on {len(deps)} source nodes: {names}")
+            lines.append(f"{count} {kind.value} nodes depend on {len(deps)} source nodes: {names}")
+        if len(shown) > MAX_GROUPS:
+            rest = sum(c for _, c in shown[MAX_GROUPS:])
+            lines.append(f"... and {rest} more in {len(shown) - MAX_GROUPS} other groups")
     else:
         lines.append("no dependencies: every node can start at once")
     searches: dict[str, list] = {}

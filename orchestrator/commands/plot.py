@@ -7,6 +7,7 @@ import sys
 from orchestrator import results
 from orchestrator.commands.args import output_file, results_folder
 from orchestrator.contract.methods import HEADLINE
+from orchestrator.plots import KINDS
 from orchestrator.problems import UsageError
 from trainables.tasks.registry import BENCHMARKS
 
@@ -18,10 +19,11 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--kind",
         default="overview",
-        choices=("overview", "grid", "omegas", "search"),
+        choices=KINDS,
         help="overview: average score against transfer parameters and the grid "
         "heatmap; omegas: ScaLearn's learned scaling per source and layer; search: dev score "
-        "against the searched hyperparameters",
+        "against the searched hyperparameters; probing: score against each source adapter's "
+        "fixed omega, and the pairwise grids; fewshot: average score against k per method",
     )
     p.add_argument("--benchmark", default=None, choices=sorted(BENCHMARKS))
     p.add_argument("--target", default=None, help="with --kind omegas: the target task")

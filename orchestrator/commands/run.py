@@ -129,8 +129,14 @@ def main(args) -> int:
     from orchestrator import results
     from orchestrator.tables import build_table, render
 
-    table = build_table(results.load(f"{args.results.rstrip('/')}/{spec.name}"))
+    df = results.load(f"{args.results.rstrip('/')}/{spec.name}")
+    table = build_table(df)
     if table.methods:
         print("\nresults (test score, mean over seeds):")
         print(render(table))
+    if spec.probing is not None or spec.fewshot is not None:
+        from orchestrator.experiment_tables import render_fewshot, render_probing
+
+        print()
+        print(render_probing(df) if spec.probing is not None else render_fewshot(df))
     return 0 if summary.ok else 1

@@ -24,6 +24,16 @@ def add_parser(sub) -> None:
         help="show every search: the configurations tried, their dev scores, the winner",
     )
     p.add_argument(
+        "--probing",
+        action="store_true",
+        help="probing results: score by each source adapter's fixed omega, and the pairwise grids",
+    )
+    p.add_argument(
+        "--fewshot",
+        action="store_true",
+        help="few-shot results: each method's average score over a benchmark's tasks by k",
+    )
+    p.add_argument(
         "--compare-paper",
         action="store_true",
         help="put the paper's number and the difference beside each cell",
@@ -34,6 +44,12 @@ def main(args) -> int:
     folder = results_folder(args.dir)
     if args.search:
         print(search_table(results.load(folder)))
+        return 0
+    if args.probing or args.fewshot:
+        from orchestrator.experiment_tables import render_fewshot, render_probing
+
+        df = results.load(folder)
+        print(render_probing(df) if args.probing else render_fewshot(df))
         return 0
     t = build_table(
         results.load(folder),

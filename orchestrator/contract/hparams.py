@@ -166,7 +166,8 @@ class HParams:
     max_length: int | None = _hp(
         None,
         POSITIVE_INT_OR_NULL,
-        "tokens per sequence; null: the task's own (128; MultiRC 324; ReCoRD 256)",
+        "tokens per sequence; null: the task's own (128; MultiRC 324; ReCoRD 256), in a joint "
+        "node each task's own",
         always_in_id=True,
     )
     patience: int | None = _hp(
@@ -182,13 +183,14 @@ class HParams:
     select: str = _hp(
         "loss",
         Legal(str, choices=("loss", "score")),
-        "what picks the best evaluation on dev: the dev loss or the task's dev score",
+        "what picks the best evaluation on dev: the dev loss or the task's dev score (STS-B: "
+        "Pearson; MRPC, QQP, CB: accuracy, as the official few-shot scripts)",
         always_in_id=True,
     )
     train_limit: int | None = _hp(
         None,
         POSITIVE_INT_OR_NULL,
-        "keep at most this many train rows (drawn with seed 42 after the 90/10 split)",
+        "keep at most this many train rows (the first of the 90/10 split's train part)",
         always_in_id=True,
     )
     max_steps: int | None = _hp(
@@ -244,11 +246,30 @@ class HParams:
         Legal(str, choices=("dynamic", "static")),
         "AdapterFusion: the adapters library's fusion configuration",
     )
+    choice_head: str = _hp(
+        "two_layer",
+        Legal(str, choices=("two_layer", "pooler")),
+        "multiple-choice heads (COPA): two layers on the <s> token, or the backbone's "
+        "pre-trained pooler and one linear layer (the official stage two and Full FT)",
+    )
+    fusion_reg_weight: float = _hp(
+        0.01,
+        NON_NEGATIVE,
+        "AdapterFusion: weight of the regulariser pulling the value matrices to the identity "
+        "(squared distance), added to each step's loss; the official trainer's acts one step "
+        "late, under fp16 at 1/loss scale",
+    )
     k: int | None = _hp(
         None, POSITIVE_INT_OR_NULL, "few-shot: train rows of the target task", set_by=PLANNER
     )
     dev_limit: int | None = _hp(
         None, POSITIVE_INT_OR_NULL, "few-shot: dev rows kept (the first ones)", set_by=PLANNER
+    )
+    probe_omegas: list[float] | None = _hp(
+        None,
+        Legal(float, nullable=True),
+        "probing: the fixed scale of each source adapter's output, in the node's source order",
+        set_by=PLANNER,
     )
 
     @classmethod
@@ -288,6 +309,15 @@ FIELDS: dict[str, Field] = {
     for f in fields(HParams)
 }
 SWEEP_KEYS: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if f.set_by == SWEEP)
+
+# ``numerics: NAME`` in a hyperparameter block sets these keys at once; a key the same block sets
+# itself wins. "reference": as the official runs (fp16, every batch padded to max_length, random
+# batches); "project": the defaults (faster, the same model).
+NUMERICS_KEY = "numerics"
+NUMERICS: dict[str, dict[str, Any]] = {
+    "reference": {"precision": "fp16", "padding": "max_length", "group_by_length": False},
+    "project": {name: FIELDS[name].default for name in ("precision", "padding", "group_by_length")},
+}
 
 
 def defaults() -> dict:

@@ -23,9 +23,15 @@ class Kind(str, Enum):
     STL = "stl"  # stage one: one task
     TRANSFER = "transfer"  # stage two: one target over the frozen stage-one adapters of all tasks
     JOINT = "joint"  # joint multi-task: one model, a head per task
+    PROBE = "probe"  # a new head over frozen source adapters scaled by fixed omegas (probing)
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def has_sources(self) -> bool:
+        """Whether a node of this kind stands on frozen stage-one adapters (its ``sources``)."""
+        return self in (Kind.TRANSFER, Kind.PROBE)
 
 
 # The paper's table groups, in its order.
@@ -33,6 +39,7 @@ GROUPS: dict[Kind, str] = {
     Kind.STL: "STL",
     Kind.JOINT: "Joint MTL",
     Kind.TRANSFER: "Two-stage transfer",
+    Kind.PROBE: "Probing",
 }
 
 
@@ -110,6 +117,10 @@ def _scalearn(vector: bool, shared: bool) -> Formula:
         return per_layer if shared else per_layer * a.layers
 
     return formula
+
+
+def _head_only(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
+    return 0  # only a new head trains, and heads are not counted here
 
 
 def _adapter_fusion(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
@@ -205,6 +216,17 @@ _CATALOGUE = (
             # 8 parameters for GLUE: the paper trains this one without dropout
             ("scalearn_uniform_pp", "ScaLearnUniform++", False, True, 0.0),
         )
+    ),
+    Method(
+        # the paper's probing experiments: which frozen adapters help a target at which scale
+        name="probe",
+        kind=Kind.PROBE,
+        display="Probing",
+        defaults={"lr": 3e-4},
+        cost_factor=0.4,  # forward through the frozen model, backward through the head only
+        implementation="trainables.methods.probe:Probe",
+        counted="trainable",
+        formula=_head_only,
     ),
 )
 

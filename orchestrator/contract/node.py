@@ -100,6 +100,8 @@ class NodeSpec:
     resources: dict = field(default_factory=dict)  # {"cpu": n, "gpu": g} one trial asks for
     cost: float = 0.0  # the cost model's seconds on one reference GPU
     search: dict | None = None  # search nodes: group, role, index
+    # a local copy of a backbone kept in the store (the tiny model), filled by the trial
+    backbone_path: str | None = None
 
     @property
     def label(self) -> str:
@@ -123,6 +125,10 @@ class NodeSpec:
     def with_source_paths(self, paths: dict[str, str]) -> NodeSpec:
         """The node with each source's local payload folder filled in."""
         return replace(self, sources=tuple(replace(s, path=paths[s.node_id]) for s in self.sources))
+
+    def with_backbone_path(self, path: str | None) -> NodeSpec:
+        """The node with the local folder of its stored backbone filled in."""
+        return replace(self, backbone_path=path)
 
     def with_hparams(self, values: dict) -> NodeSpec:
         """The node with other hyperparameter values (a search's choice)."""

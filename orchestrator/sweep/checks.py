@@ -94,14 +94,24 @@ class Checker:
         return list(value)
 
     def hparams(self, value: dict, key: str, extra: set[str] = frozenset()) -> dict:
-        """Validate the hyperparameter keys of ``value``; returns only those."""
+        """Validate the hyperparameter keys of ``value``; returns only those, a ``numerics``
+        preset expanded into its keys (the block's own keys win over it)."""
         out = {}
+        if hp.NUMERICS_KEY in value:
+            preset = value[hp.NUMERICS_KEY]
+            if preset in hp.NUMERICS:
+                out.update(hp.NUMERICS[preset])
+            else:
+                self.add(
+                    join(key, hp.NUMERICS_KEY),
+                    f"expected one of {', '.join(map(repr, hp.NUMERICS))}, got {show(preset)}",
+                )
         for k, v in value.items():
-            if k in extra:
+            if k in extra or k == hp.NUMERICS_KEY:
                 continue
             path = join(key, k)
             if k not in hp.SWEEP_KEYS:
-                self.unknown_key(path, k, set(hp.SWEEP_KEYS) | extra)
+                self.unknown_key(path, k, set(hp.SWEEP_KEYS) | extra | {hp.NUMERICS_KEY})
                 continue
             problem = hp.check_value(k, v)
             if problem:

@@ -21,8 +21,12 @@ from orchestrator.contract.methods import DEFAULT_SOURCE_METHOD, METHODS, Kind, 
 from orchestrator.hpsearch.spec import SearchSpec, parse_search
 from orchestrator.problems import InputError, Problem
 from orchestrator.sweep import yaml_loader
+from orchestrator.sweep.backbone import check_backbone
 from orchestrator.sweep.checks import MAX_RETRIES, MAX_SEED, Checker, is_int, show
 from orchestrator.sweep.fewshot import FewShotSpec, parse_fewshot
+from orchestrator.sweep.probing import ProbingSpec, parse_probing
+from trainables import backbone_ref
+from trainables.backbone_ref import BackboneRef
 from trainables.tasks.registry import BENCHMARKS, TASKS
 
 DATA_SOURCES = ("hub", "local", "synthetic")
@@ -38,7 +42,12 @@ TOP_KEYS = {
     "resources",
     "retries",
     "fewshot",
+    "probing",
+    "scope",
 }
+# What stage two and the joint runs span: each benchmark on its own, or every task of the sweep
+# as one pool (the paper's GLUE + SuperGLUE setting).
+SCOPES = ("benchmark", "sweep")
 BENCHMARK_KEYS = {"tasks", "seeds", "task_seeds", "data", "task_data"}
 METHOD_EXTRA_KEYS = {"seeds", "per_task", "per_benchmark", "resources", "search"}
 SOURCES_KEYS = {"method", "seed"}
@@ -97,7 +106,37 @@ class SweepSpec:
     resources: dict = field(default_factory=lambda: {"cpu": 1, "gpu": 0})
     retries: int = 1
     description: str = ""
-    fewshot: FewShotSpec | None = None  # a few-shot sweep (orchestrator.fewshot)
+    fewshot: FewShotSpec | None = None  # a few-shot sweep (orchestrator.sweep.fewshot)
+    probing: ProbingSpec | None = None  # a probing sweep (orchestrator.sweep.probing)
+    scope: str = "benchmark"  # one of SCOPES
+    # what ``backbone`` names (its form, identity, config); None when built without a file
+    backbone_ref: BackboneRef | None = None
+
+    @property
+    def pooled(self) -> bool:
+        """Whether stage two and the joint runs pool every task of the sweep."""
+        return self.scope == "sweep"
+
+    @property
+    def pool(self) -> str:
+        """The name of the pool of all the sweep's benchmarks (``glue+superglue``): the benchmark
+        of a pooled node."""
+        return "+".join(self.benchmarks)
+
+    def tasks_of(self, benchmark: str) -> list[str]:
+        """The tasks of one of the sweep's benchmarks, or of its pool."""
+        if benchmark == self.pool and benchmark not in self.benchmarks:
+            return self.tasks
+        return self.benchmarks[benchmark].tasks
+
+    @property
+    def tasks(self) -> list[str]:
+        """Every task of the sweep once, in the benchmarks' order (SuperGLUE's RTE is GLUE's)."""
+        return list(dict.fromkeys(t for b in self.benchmarks.values() for t in b.tasks))
+
+    def benchmark_of(self, task: str) -> str:
+        """The first of the sweep's benchmarks that lists ``task``."""
+        return next(b for b, spec in self.benchmarks.items() if task in spec.tasks)
 
     def hparams(self, method: str, benchmark: str, task: str | None) -> dict:
         """The resolved hyperparameters of ``method`` on ``task`` (or a joint node's benchmark)."""
@@ -111,8 +150,12 @@ class SweepSpec:
             if task is not None:
                 resolved.update(m.per_task.get(task, {}))
         if resolved["max_length"] is None:
-            tasks = [task] if task else self.benchmarks[benchmark].tasks
-            resolved["max_length"] = max(TASKS[t].max_length for t in tasks)
+            # null is the task's own length; a joint node whose tasks differ in it keeps null,
+            # so each task keeps its own (SuperGLUE: 128, MultiRC 324, ReCoRD 256)
+            tasks = [task] if task else self.tasks_of(benchmark)
+            lengths = {TASKS[t].max_length for t in tasks}
+            if len(lengths) == 1:
+                resolved["max_length"] = lengths.pop()
         return resolved
 
     def search_for(self, method: str, benchmark: str, task: str | None) -> SearchSpec | None:
@@ -178,7 +221,13 @@ def check_spec(c: Checker, raw: Any, path: str = "<sweep>") -> SweepSpec | None:
     if not isinstance(raw, dict):
         c.add("", f"the file must be a mapping of keys, got {show(raw)}")
         return None
-    c.known_keys(raw, TOP_KEYS, "")
+    if hp.NUMERICS_KEY in raw:
+        c.add(
+            hp.NUMERICS_KEY,
+            "a preset of hyperparameters: put it in training (the whole sweep) or in a "
+            "method's block, e.g. training: {numerics: reference}",
+        )
+    c.known_keys({k: v for k, v in raw.items() if k != hp.NUMERICS_KEY}, TOP_KEYS, "")
     for k in ("sweep", "backbone", "benchmarks", "methods"):
         if k not in raw:
             c.add(k, "missing; a sweep needs sweep, backbone, benchmarks and methods")
@@ -190,7 +239,11 @@ def check_spec(c: Checker, raw: Any, path: str = "<sweep>") -> SweepSpec | None:
         name = ""
     backbone = raw.get("backbone", "")
     if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
-        c.add("backbone", f"expected a model name such as 'roberta-base', got {show(backbone)}")
+        c.add(
+            "backbone",
+            "expected a backbone: a name such as 'roberta-base', a hub id 'org/name[@revision]' "
+            f"or a checkpoint folder, got {show(backbone)}",
+        )
         backbone = ""
 
     training = c.hparams(c.mapping(raw.get("training"), "training") or {}, "training")
@@ -223,12 +276,28 @@ def check_spec(c: Checker, raw: Any, path: str = "<sweep>") -> SweepSpec | None:
         c.add("retries", f"expected an integer in [0, {MAX_RETRIES}], got {show(retries)}")
         retries = 1
     description = raw.get("description", "")
+    scope = raw.get("scope", SCOPES[0])
+    if scope not in SCOPES:
+        c.add("scope", f"expected one of {', '.join(SCOPES)}, got {show(scope)}")
+        scope = SCOPES[0]
+    elif scope == "sweep" and len(benchmarks) < 2:
+        c.add("scope", "'sweep' pools the tasks of several benchmarks; this sweep has one")
+        scope = SCOPES[0]
     fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
+    tasks = list(dict.fromkeys(t for b in benchmarks.values() for t in b.tasks))
+    before = len(c.keys())
+    probing = parse_probing(c, raw["probing"], tasks) if "probing" in raw else None
+    _check_probing_methods(c, probing, methods, fewshot)
+    if len(c.keys()) > before:
+        probing = None  # with problems, no probing plan: the rest of the file is still checked
+    ref = None
+    if isinstance(backbone, str) and backbone:
+        ref = check_backbone(c, backbone, base_dir, methods, tasks, source_method)
 
     return SweepSpec(
         name=name,
         path=path,
-        backbone=backbone,
+        backbone=ref.uri if ref is not None else backbone,
         benchmarks=benchmarks,
         training=training,
         methods=methods,
@@ -238,7 +307,32 @@ def check_spec(c: Checker, raw: Any, path: str = "<sweep>") -> SweepSpec | None:
         retries=retries,
         description=str(description or ""),
         fewshot=fewshot,
+        probing=probing,
+        scope=scope,
+        # a backbone with problems: the tiny one stands in, so the rest can still be planned
+        backbone_ref=ref if ref is not None else backbone_ref.parse(backbone_ref.TINY),
     )
+
+
+def _check_probing_methods(c: Checker, probing, methods: dict, fewshot) -> None:
+    """A probing sweep runs its probe method alone; the probe method needs a probing block."""
+    probes = [m for m in methods if METHODS[m].kind == Kind.PROBE]
+    if probing is None:
+        for m in probes:
+            c.add(f"methods.{m}", "probing needs a probing block (sources, omegas): add one")
+        return
+    if fewshot is not None:
+        c.add("probing", "a sweep is either a few-shot sweep or a probing sweep, not both")
+    if not probes:
+        probe = methods_of_kind(Kind.PROBE)[0]
+        c.add("methods", f"a probing sweep needs the method {probe!r} (its lr and epochs)")
+    for m in methods:
+        if m not in probes:
+            c.add(
+                f"methods.{m}",
+                "a probing sweep trains probes only; its source adapters are planned from "
+                "probing.source_training",
+            )
 
 
 def _parse_benchmarks(c: Checker, raw: Any, base_dir: Path) -> dict[str, BenchmarkSpec]:

@@ -10,6 +10,7 @@ from safetensors.torch import load_file, save_file
 from trainables.methods.base import MethodImpl, fusion_parameters, load_sources
 
 TRANSFER_FILE = "transfer.safetensors"
+LIBRARY_REG_WEIGHT = 0.01  # adapters' get_fusion_regularization_loss multiplies by this
 FUSION_DIR = "adapter_fusion"
 
 
@@ -30,8 +31,14 @@ class AdapterFusion(MethodImpl):
         node.model.train_adapter_fusion(Fuse(*[name for name, _ in node.sources]))
 
     def extra_loss(self, node) -> torch.Tensor | None:
-        # the value-matrix regularisation, which adapters' own trainer adds while training
-        return node.model.base_model.get_fusion_regularization_loss()
+        # the value matrices' regulariser sum ||I - V||^2, in the step it belongs to and at its
+        # nominal weight (the official trainer adds it one step late, under fp16 divided by the
+        # loss scale; README); the library computes it with a fixed weight of 0.01
+        weight = node.hparams.fusion_reg_weight
+        if not weight:
+            return None
+        loss = node.model.base_model.get_fusion_regularization_loss()
+        return None if loss is None else loss * (weight / LIBRARY_REG_WEIGHT)
 
     def transfer_parameters(self, node):
         return fusion_parameters(node)

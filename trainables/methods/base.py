@@ -59,6 +59,14 @@ class MethodImpl:
         """Pick a faster path over the sources where the method has one (else nothing)."""
 
 
+def reads_pooler(problem_type: str, hparams) -> bool:
+    """Whether a head of ``problem_type`` reads the backbone's pooler (``choice_head: pooler``
+    on a multiple-choice head)."""
+    from trainables.tasks.registry import MULTIPLE_CHOICE
+
+    return problem_type == MULTIPLE_CHOICE and hparams.choice_head == "pooler"
+
+
 def implementation(method: str) -> MethodImpl:
     """The catalogue's implementation of ``method``, ready to set up a model."""
     entry = get_method(method)

@@ -1,4 +1,5 @@
-"""Full fine-tuning (Full FT; Full FT-m on all tasks at once): every backbone weight trains."""
+"""Full fine-tuning (Full FT; Full FT-m on all tasks at once): every backbone weight trains (the
+pooler only where a head reads it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import torch
 from safetensors.torch import load_file, save_file
 
-from trainables.methods.base import MethodImpl
+from trainables.methods.base import MethodImpl, reads_pooler
 
 MODEL_FILE = "model.safetensors"
 
@@ -19,9 +20,12 @@ class FullFineTuning(MethodImpl):
         node.model.train()
         for p in node.model.parameters():
             p.requires_grad = True
-        # the flexible heads read the <s> token, never the pooler: leave it out of training
+        # the flexible heads read the <s> token, not the pooler: leave it out of training unless
+        # a head reads it (choice_head: pooler, as the official Full FT's COPA model)
         pooler = getattr(node.model.base_model, "pooler", None)
-        if pooler is not None:
+        if pooler is not None and not any(
+            reads_pooler(h.problem_type, node.hparams) for h in node.heads
+        ):
             for p in pooler.parameters():
                 p.requires_grad = False
 

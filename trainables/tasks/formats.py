@@ -1,7 +1,8 @@
 """A task's rows, in the hub's columns, become model examples: the paper's input format per task.
 
-An example is {"text_a", "text_b" (or None), "label"}; COPA's carry "choices" (one second segment
-per answer) instead of "text_b"; MultiRC's and ReCoRD's carry "group" (the question they answer)
+An example is {"text_a", "text_b" (or None), "label", "row"} ("row": the index of the row it
+comes from in its split); COPA's carry "choices" (one second segment per answer) instead of
+"text_b"; MultiRC's and ReCoRD's carry "group" (the question they answer)
 and ReCoRD's also "candidate" and "answers", so predictions can be scored per question.
 
 Every loader (the hub, Parquet/CSV/JSONL with the hub's columns, GLUE TSV, SuperGLUE JSONL)
@@ -26,13 +27,18 @@ def to_examples(task: str, rows: list[Row], label_vocab: list[str] | None = None
     """
     spec = get_task(task)
     if spec.problem_type == MULTILABEL:
-        return [_multilabel(task, row, spec.num_labels, label_vocab) for row in rows]
+        return [
+            {**_multilabel(task, row, spec.num_labels, label_vocab), "row": i}
+            for i, row in enumerate(rows)
+        ]
     convert = _CONVERTERS.get(task)
     if convert is None:
         raise KeyError(f"no input format for task {task!r}")
     out: list[Example] = []
-    for row in rows:
-        out.extend(convert(task, row))
+    for i, row in enumerate(rows):
+        for example in convert(task, row):
+            example["row"] = i  # the row's place in its split: ``data split`` shows it
+            out.append(example)
     return out
 
 
@@ -131,30 +137,22 @@ def _wic(task: str, row: Row) -> list[Example]:
     ]
 
 
-def mark_pronoun(text: str, index: int, pronoun: str) -> str:
+def mark_pronoun(text: str, index: int) -> str:
     """``text`` with the word at ``index`` (of its whitespace split) wrapped in asterisks.
 
-    WSC's indices are word positions; a few of the original file's are off, so when the word
-    there is not the pronoun, the nearest occurrence of the pronoun is marked instead.
+    As the official code does, the index is taken as given, never checked against the pronoun's
+    text: in SuperGLUE's WSC validation split one index (row 42) points at the word after "it".
     """
     words = text.split()
-    want = pronoun.split()[0].lower().strip(".,;:!?'\"")
-
-    def matches(i: int) -> bool:
-        return words[i].lower().strip(".,;:!?'\"") == want
-
-    if not (0 <= index < len(words) and matches(index)):
-        hits = [i for i in range(len(words)) if matches(i)]
-        if hits:
-            index = min(hits, key=lambda i: abs(i - index))
-        index = min(max(index, 0), len(words) - 1)
+    if not 0 <= index < len(words):
+        raise ValueError(f"wsc: span2_index {index} is outside the text's {len(words)} words")
     words[index] = f"*{words[index]}*"
     return " ".join(words)
 
 
 def _wsc(task: str, row: Row) -> list[Example]:
     # the sentence with the pronoun marked, paired with the candidate it may refer to
-    marked = mark_pronoun(str(row["text"]), int(row["span2_index"]), str(row["span2_text"]))
+    marked = mark_pronoun(str(row["text"]), int(row["span2_index"]))
     return [
         {"text_a": marked, "text_b": str(row["span1_text"]), "label": label_id(task, row["label"])}
     ]

@@ -56,13 +56,14 @@ def postprocess(
         predictions = [int(row[1] > row[0]) for row in logits]
         return predictions, list(zip(meta, (int(y) for y in labels), strict=True))
     if task == "record":
-        # per query, the candidate the model finds likeliest to be the answer (highest log-odds)
+        # per query, the candidate with the highest positive-class logit, ties to the larger
+        # entity string: the official code's sorted((logit, entity), reverse=True)[0]
         best: dict = {}
         answers: dict = {}
         for (group, candidate, golds), row in zip(meta, logits, strict=True):
-            margin = row[1] - row[0]
-            if group not in best or margin > best[group][0]:
-                best[group] = (margin, candidate)
+            key = (float(row[1]), candidate)
+            if group not in best or key > best[group]:
+                best[group] = key
             answers.setdefault(group, list(golds))
         return [best[g][1] for g in best], [answers[g] for g in best]
     raise ValueError(f"{task} is scored per example, it has no groups")

@@ -32,6 +32,16 @@ class TaskSpec:
     hub: tuple[str, str] | None = None  # (repository, config) on the hub
     stratify: bool = True  # the 90/10 train/dev split is stratified by label
     also_in: tuple[str, ...] = field(default=())  # other benchmarks that use this task
+    # metrics kept in a row's metrics but not in its score (MultiRC's and ReCoRD's exact match)
+    logged: tuple[str, ...] = ()
+    # what ``select: score`` picks the best evaluation by; None: the score. The official few-shot
+    # scripts' metric_for_best_model: STS-B Pearson, MRPC / QQP / CB accuracy.
+    select_metric: str | None = None
+    # how a sentence pair is cut to max_length (the tokenizer's truncation strategy)
+    truncation: str = "longest_first"
+    # joint runs: the task's sampling weight and the rows it draws from are capped at this
+    # (the official SuperGLUE joint scripts' --downsample_last_dataset 100730 for ReCoRD)
+    joint_rows: int | None = None
 
 
 _TASKS: list[TaskSpec] = [
@@ -71,6 +81,7 @@ _TASKS: list[TaskSpec] = [
         408,
         label_names=("not_equivalent", "equivalent"),
         hub=("nyu-mll/glue", "mrpc"),
+        select_metric="accuracy",
     ),
     TaskSpec(
         "qqp",
@@ -83,6 +94,7 @@ _TASKS: list[TaskSpec] = [
         40430,
         label_names=("not_duplicate", "duplicate"),
         hub=("nyu-mll/glue", "qqp"),
+        select_metric="accuracy",
     ),
     TaskSpec(
         "stsb",
@@ -95,6 +107,7 @@ _TASKS: list[TaskSpec] = [
         1500,
         hub=("nyu-mll/glue", "stsb"),
         stratify=False,
+        select_metric="pearson",
     ),
     TaskSpec(
         "mnli",
@@ -158,6 +171,7 @@ _TASKS: list[TaskSpec] = [
         label_names=("entailment", "contradiction", "neutral"),
         hub=("aps/super_glue", "cb"),
         stratify=False,
+        select_metric="accuracy",
     ),
     TaskSpec(
         "copa",
@@ -168,6 +182,7 @@ _TASKS: list[TaskSpec] = [
         ("accuracy",),
         400,
         100,
+        label_names=("choice1", "choice2"),
         hub=("aps/super_glue", "copa"),
     ),
     TaskSpec(
@@ -176,12 +191,13 @@ _TASKS: list[TaskSpec] = [
         "options",
         CLASSIFICATION,
         2,
-        ("f1a", "exact_match"),
+        ("f1a",),
         27243,
         4848,
         max_length=324,
         label_names=("false", "true"),
         hub=("aps/super_glue", "multirc"),
+        logged=("exact_match",),
     ),
     TaskSpec(
         "record",
@@ -189,12 +205,15 @@ _TASKS: list[TaskSpec] = [
         "span",
         CLASSIFICATION,
         2,
-        ("f1", "exact_match"),
+        ("f1",),
         100730,
         10000,
         max_length=256,
         hub=("aps/super_glue", "record"),
         stratify=False,
+        logged=("exact_match",),
+        truncation="only_first",  # the passage only, never the query (the official code)
+        joint_rows=100730,
     ),
     TaskSpec(
         "wic",
@@ -218,7 +237,7 @@ _TASKS: list[TaskSpec] = [
         554,
         104,
         label_names=("false", "true"),
-        hub=("aps/super_glue", "wsc.fixed"),
+        hub=("aps/super_glue", "wsc"),  # the official code's config, not wsc.fixed
     ),
     # HumSet (multi-label; the hub's version 1.0.0 with its own train/validation/test splits;
     # each task's labels are the column named like the task, all read from one dataset)
@@ -343,6 +362,21 @@ def get_task(name: str) -> TaskSpec:
         return TASKS[name]
     except KeyError:
         raise KeyError(f"unknown task {name!r}; known: {', '.join(sorted(TASKS))}") from None
+
+
+def headline_score(task: str, metrics: dict) -> float | None:
+    """The task's score from its metrics: the mean of its tabulated metrics (0-100), None when
+    one is missing. Rows rebuilt from stored metrics are scored by this, the same as the loop."""
+    values = [metrics.get(name) for name in get_task(task).metrics]
+    if not values or any(v is None for v in values):
+        return None
+    return sum(float(v) for v in values) / len(values)
+
+
+def selection_value(task: str, metrics: dict) -> float:
+    """What ``select: score`` compares for ``task``: its ``select_metric``, else its score."""
+    name = get_task(task).select_metric or "score"
+    return float(metrics[name])
 
 
 def benchmark_tasks(benchmark: str) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 Most SuperGLUE tasks already use the hub's keys. Three nest theirs: WSC puts its spans under
 "target"; MultiRC nests questions and answer options in the passage (the hub has one row per
 answer option); ReCoRD nests entity spans in the passage and queries beside it (the hub has one
-row per query, entities and answers as text). ReCoRD's spans include their end character.
+row per query, entities and answers as sorted unique text). ReCoRD's spans include their end
+character.
 """
 
 from __future__ import annotations
@@ -45,14 +46,16 @@ def _record(record: dict) -> list[dict]:
     passage = record["passage"]
     text = passage["text"]
     spans = [(e["start"], e["end"]) for e in passage["entities"]]
-    entities = list(dict.fromkeys(text[start : end + 1] for start, end in spans))
+    # unique and sorted, as the hub's rows (its conversion of the official files) hold them: the
+    # order of a query's candidate rows, hence of ReCoRD's train rows, is the hub's
+    entities = sorted({text[start : end + 1] for start, end in spans})
     return [
         {
             "passage": text,
             "query": qa["query"],
             "entities": entities,
             "entity_spans": {"start": [s for s, _ in spans], "end": [e for _, e in spans]},
-            "answers": list(dict.fromkeys(a["text"] for a in qa.get("answers", []))),
+            "answers": sorted({a["text"] for a in qa.get("answers", [])}),
             "idx": {"passage": record["idx"], "query": qa["idx"]},
         }
         for qa in record["qas"]
