@@ -88,6 +88,18 @@ def test_option_problems_join_the_sweeps(tmp_path, capsys):
     assert rc == 2 and f"--results: {afile / 'r'} cannot be a folder: {afile} is a file" in err
 
 
+def test_backbone_problems_join_the_others(tmp_path, capsys):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(
+        "sweep: s\nbackbone: robrta-base\nbenchmarks: {synthetic: {seeds: [0, 10000000000]}}\n"
+        "methods: {adapter: {lr: -1.0}, scalearn: {}}\n"
+    )
+    rc, _, err = cli(capsys, "plan", str(sweep), "--store", str(tmp_path / "store"))
+    assert rc == 2 and "Traceback" not in err
+    keys = [line.split(": ")[1] for line in err.splitlines()[1:]]
+    assert keys == ["benchmarks.synthetic.seeds", "methods.adapter.lr", "backbone"], err
+
+
 def test_a_typo_that_moves_source_ids_is_not_also_reported_as_missing_sources(tmp_path):
     from orchestrator.preflight import check_sweep
     from orchestrator.problems import InputError
