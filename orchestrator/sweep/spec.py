@@ -495,7 +495,8 @@ def _parse_methods(
             if t not in all_tasks:
                 c.add(
                     f"{key}.per_task.{t}",
-                    f"not a task of this sweep; tasks: {', '.join(sorted(all_tasks))}",
+                    "not a task of this sweep; the tasks of its benchmarks: "
+                    + ", ".join(sorted(all_tasks)),
                 )
             v = c.mapping(v, f"{key}.per_task.{t}") or {}
             per_task[t] = c.hparams(v, f"{key}.per_task.{t}", extra={"search"})
