@@ -71,7 +71,7 @@ def parse_probing(c: Checker, raw: Any, tasks: list[str]) -> ProbingSpec | None:
         if partner not in tasks:
             c.add(
                 "probing.pairwise.with",
-                f"expected a task of the sweep's benchmarks ({', '.join(tasks)}), "
+                f"expected one of the tasks of the sweep's benchmarks ({', '.join(tasks)}), "
                 f"got {show(partner)}",
             )
         pw_targets = _tasks(c, pw.get("targets"), "probing.pairwise.targets", tasks) or list(tasks)
