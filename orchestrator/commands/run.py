@@ -100,8 +100,9 @@ def main(args) -> int:
         print(f"  blocked {node_id}", file=sys.stderr)
     from orchestrator import results
     from orchestrator.tables import build_table, render
+    from orchestrator.uri import join
 
-    table = build_table(results.load(f"{args.results.rstrip('/')}/{spec.name}"))
+    table = build_table(results.load(join(args.results, spec.name)))
     if table.methods:
         print("\nresults (test score, mean over seeds):")
         print(render(table))
