@@ -433,11 +433,19 @@ class ArtifactStore(ABC):
         )
         attempt = (check.record or {}).get("attempt")
         attempt = attempt if isinstance(attempt, str) and _ATTEMPT_NAME.fullmatch(attempt) else None
+        # A marker that names no attempt of this entry may belong to any attempt written before
+        # it: those go aside. Younger ones are new commits that began after the damaged marker
+        # was moved (no committer uploads while a damaged marker stands), and stay.
+        if attempt is not None and self._listing(self._path(node_id, ATTEMPTS, attempt)):
+            names = [attempt]
+        else:
+            names = self._attempts_before(node_id, marker_mtime)
         self.fs.create_dir(dest, recursive=True)
         note = {
             "node_id": node_id,
             "reason": check.reason,
             "attempt": attempt,
+            "attempts_moved": names,
             "quarantined_at": time.time(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
@@ -460,10 +468,6 @@ class ArtifactStore(ABC):
             if self._create_new(marker_path, moved):
                 self.fs.delete_dir(dest)
             return None
-        # A marker that names no readable attempt may belong to any attempt written before it:
-        # those go aside. Younger ones are new commits that began after the damaged marker was
-        # moved (no committer uploads while a damaged marker stands), and stay.
-        names = [attempt] if attempt is not None else self._attempts_before(node_id, marker_mtime)
         for name in names:
             src = self._path(node_id, ATTEMPTS, name)
             if self._listing(src):  # an empty folder holds nothing to keep
