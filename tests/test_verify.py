@@ -1,11 +1,9 @@
 """``orchestrator verify``: every entry and row file checked, damage named, ``--repair`` moves
-it aside and rebuilds what the store can rebuild. The store is filled by the simulated trainer
-and the trial's own payload writer, without Ray."""
+it aside and rebuilds what the store can rebuild."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -13,33 +11,15 @@ import pytest
 from orchestrator import results
 from orchestrator.__main__ import main
 from orchestrator.contract.rows import ResultRow, TaskResult
-from orchestrator.entry_rows import rows_from_store
-from orchestrator.plan import plan_sweep
-from orchestrator.simulated_trainer import SimulatedTrainer
-from orchestrator.store import MARKER, open_store
-from orchestrator.sweep.spec import load_spec
-from orchestrator.trial import _write_node_files
-from tests.conftest import TEST_SWEEPS
+from orchestrator.store import MARKER
+from tests.filled_store import fill
 
 SWEEP = "tiny_sim"
 
 
 @pytest.fixture
 def filled(tmp_path):
-    """A store and results of tiny_sim as a finished simulated run leaves them."""
-    plan = plan_sweep(load_spec(TEST_SWEEPS / f"{SWEEP}.yaml"), simulate=True)
-    store = open_store(str(tmp_path / "store"))
-    res = str(tmp_path / "results")
-    for n in plan.nodes:
-        out = tmp_path / "payloads" / n.id
-        out.mkdir(parents=True)
-        spec = n.spec()
-        task_results = SimulatedTrainer(speed=1e9).train(spec, str(out))
-        _write_node_files(str(out), spec, task_results, time.time(), "run-1")
-        store.commit(n.id, str(out), meta={"simulated": True})
-        rows = rows_from_store(store, n, run_id="run-1", sweep=SWEEP)
-        results.write_node_rows(res, SWEEP, n.id, rows)
-    return store, res, {n.label: n for n in plan.nodes}
+    return fill(tmp_path, SWEEP)
 
 
 def verify(capsys, *args: str) -> tuple[int, str]:
