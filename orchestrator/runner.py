@@ -63,8 +63,8 @@ class PreparedRun:
     repaired: list[str] = field(default_factory=list)  # damaged entries moved aside: train again
 
 
-def _absolute(uri: str) -> str:
-    return uri if "://" in uri else str(Path(uri).expanduser().resolve())
+def _absolute(location: str) -> str:
+    return location if uri.is_remote(location) else str(Path(location).expanduser().resolve())
 
 
 def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = None) -> bool:
@@ -197,14 +197,6 @@ def _plan_looking(spec: SweepSpec, store: ArtifactStore, simulate: bool):
         return looked[node_id].committed
 
     return plan_sweep(spec, committed=committed, simulate=simulate), list(looked.values())
-
-
-def backfill_cached_rows(plan: Plan, store: ArtifactStore, results: str, run_id: str) -> int:
-    """Give cached nodes their ``done`` rows in this results folder unless their files hold
-    them (missing, unreadable, or a failure written over them); returns how many were written."""
-    return sum(
-        ensure_done_rows(store, n, results, plan.sweep, run_id) for n in plan.nodes if n.cached
-    )
 
 
 def clear_unusable_row_files(results: str, sweep: str) -> list[str]:
