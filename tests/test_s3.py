@@ -103,7 +103,8 @@ def test_search_journals_live_with_the_results_and_a_new_head_continues_them(s3,
             }
         }
     }
-    folder = join(s3.uri(f"results-{uuid.uuid4().hex[:8]}"), "sweep", "search")
+    # the endpoint as the AWS SDK reads it: AWS_ENDPOINT_URL, set by the module's fixture
+    folder = f"s3://{BUCKET}/results-{uuid.uuid4().hex[:8]}/sweep/search"
     head = SearchStudies(groups, folder)
     p0, p1 = head.params("g", 0), head.params("g", 1)
     head.tell("g", 0, 70.0)  # sample 1 is in flight when the head goes away
@@ -117,12 +118,13 @@ def test_search_journals_live_with_the_results_and_a_new_head_continues_them(s3,
 
 
 def test_a_sweep_on_s3_survives_a_killed_driver_and_trains_nothing_twice(s3, tmp_path):
-    """Store and results on the object store, the endpoint as a user gives it
-    (AWS_ENDPOINT_URL); the driver is SIGKILLed mid-run and the same command run again."""
-    prefix = f"s3://{BUCKET}/sweep-{uuid.uuid4().hex[:8]}"
-    store_uri, results_uri = f"{prefix}/store", f"{prefix}/results"
+    """Store and results on the object store, the endpoint in the URIs' query (the environment
+    has the credentials only); the driver is SIGKILLed mid-run and the same command run again."""
+    prefix = f"sweep-{uuid.uuid4().hex[:8]}"
+    store_uri, results_uri = s3.uri(f"{prefix}/store"), s3.uri(f"{prefix}/results")
     plan = plan_sweep(load_spec(SWEEP), simulate=True)
     env = dict(os.environ, **s3.env(), PYTHONUNBUFFERED="1")
+    env.pop("AWS_ENDPOINT_URL")
 
     def cmd(speed: str) -> list[str]:
         return [
@@ -153,12 +155,12 @@ def test_a_sweep_on_s3_survives_a_killed_driver_and_trains_nothing_twice(s3, tmp
     store = open_store(store_uri)
     for n in plan.nodes:
         assert store.check(n.id, digests=True).committed, n.label
-    df = results.load(f"{results_uri}/{plan.sweep}")
+    df = results.load(join(results_uri, plan.sweep))
     assert set(df.status) == {"done"} and not df.duplicated(["node_id", "task"]).any()
     assert set(df.node_id) == {n.id for n in plan.nodes}
     runs = df.groupby("node_id")["run_id"].first()
     assert len({runs[i] for i in before}) == 1, "nodes committed before the kill kept their rows"
-    trained = Counter(t["node_id"] for t in results.trainings(f"{results_uri}/{plan.sweep}"))
+    trained = Counter(t["node_id"] for t in results.trainings(join(results_uri, plan.sweep)))
     assert set(trained) == {n.id for n in plan.nodes} and max(trained.values()) == 1
-    check = run_cli("verify", "--store", store_uri, "--results", results_uri, env=s3.env())
+    check = run_cli("verify", "--store", store_uri, "--results", results_uri, env=env)
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
