@@ -233,6 +233,7 @@ def concurrent_sweeps(work: Path) -> dict:
     ]
     outs = [p.communicate(timeout=600)[0] for p in procs]
     sessions = len(list((Path(ray_tmp) / "ray").glob("session_2*")))
+    shutil.rmtree(ray_tmp, ignore_errors=True)
     figures = outcome(work, [SWEEP_A, SWEEP_B])
     shared = {n.id for n in plan_sweep(load_spec(SWEEP_A), simulate=True).nodes} & {
         n.id for n in plan_sweep(load_spec(SWEEP_B), simulate=True).nodes
