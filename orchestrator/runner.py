@@ -328,8 +328,9 @@ def build_tuner(
     from ray import tune
 
     from orchestrator.dag_searcher import DagSearcher
+    from orchestrator.entry_rows import search_outcome
     from orchestrator.hpsearch.pruning import PruningScheduler
-    from orchestrator.trial import run_node_trial, search_outcome
+    from orchestrator.trial import run_node_trial
 
     if not run.settings.simulate:
         from trainables.backbones import prepare

@@ -18,26 +18,10 @@ from orchestrator.cluster import where
 from orchestrator.contract.node import NodeSpec, TrialSettings
 from orchestrator.contract.rows import TaskResult
 from orchestrator.contract.trainer import Trainer
-from orchestrator.entry_rows import (
-    NODE_FILE,
-    ROWS_FILE,
-    ensure_done_rows,
-    rows_from_store,
-    search_outcome,
-    stored_hparams,
-)
+from orchestrator.entry_rows import NODE_FILE, ROWS_FILE, ensure_done_rows, rows_from_store
 from orchestrator.nodes import Node
 from orchestrator.results import record_training, write_node_rows
 from orchestrator.store import ArtifactStore, DamagedEntry, open_store
-
-__all__ = [
-    "NODE_FILE",
-    "ROWS_FILE",
-    "rows_from_store",
-    "run_node_trial",
-    "search_outcome",
-    "stored_hparams",
-]
 
 # A claim lives this long unless refreshed; the trainer refreshes it every quarter of that.
 CLAIM_TTL_S = float(os.environ.get("SCALEARN_CLAIM_TTL", "40"))
@@ -86,8 +70,7 @@ def run_node_trial(config: dict, nodes: dict[str, Node], settings: TrialSettings
         try:
             ensure_done_rows(store, node, settings.results, settings.sweep, settings.run_id)
         except DamagedEntry as e:  # committed elsewhere, but unusable: move aside, train it here
-            if e.where is None:
-                store.set_aside(node.id, e.reason)
+            store.set_aside(node.id, e.reason)
             continue
         tune.report({"committed": 1, "reused": 1})
         return
