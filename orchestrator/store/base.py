@@ -457,8 +457,8 @@ class ArtifactStore(ABC):
                 self._move_tree(marker_path, f"{dest}/{MARKER}")
             else:
                 self.fs.move(marker_path, f"{dest}/{MARKER}")
-        except (FileNotFoundError, OSError):
-            if self.fs.get_file_info(marker_path).type != pafs.FileType.NotFound:
+        except OSError:
+            if self._read_marker(marker_path) == check.marker:
                 raise
             self.fs.delete_dir(dest)  # another process moved it first: one report, not two
             return None
