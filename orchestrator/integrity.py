@@ -41,6 +41,7 @@ class Report:
     quarantined_before: int = 0
     sweeps: list[str] = field(default_factory=list)
     row_files: int = 0
+    orphans_removed: int = 0  # --repair: old attempts no marker names (crashes, racing commits)
     damaged: list[Finding] = field(default_factory=list)
     notes: list[Finding] = field(default_factory=list)  # worth knowing, not damage
 
@@ -66,6 +67,8 @@ def verify_store(store: ArtifactStore, report: Report, repair: bool) -> None:
         problem = c.reason if c.damaged else entry_problem(store, node_id)
         if problem is None:
             report.committed += 1
+            if repair:
+                report.orphans_removed += store.remove_orphans(node_id)
             continue
         finding = Finding("entry", node_id, f"{store.uri}/{node_id}", problem)
         if repair:

@@ -48,6 +48,7 @@ class S3Server:
     def __init__(self, workdir: Path):
         self.workdir = Path(workdir)
         self.proc: subprocess.Popen | None = None
+        self.ports: list[int] = []
         self.port = 0
 
     @property
@@ -95,7 +96,7 @@ class S3Server:
         }
         config.write_text(json.dumps({"identities": [identity]}))
         p = _free_ports(10)
-        self.port = p[6]
+        self.ports, self.port = p, p[6]
         args = [
             binary,
             "server",
@@ -149,3 +150,6 @@ class S3Server:
             self.proc.wait(15)
         self.proc = None
         self.log.close()
+        for port in self.ports:  # the unix sockets it left in /tmp beside its TCP ports
+            for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                sock.unlink(missing_ok=True)

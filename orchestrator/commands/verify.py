@@ -82,6 +82,11 @@ def render(report: Report, repair: bool) -> str:
             lines.append(f"          repaired: {f.repair}")
     for f in report.notes:
         lines.append(f"  note    {f.kind} {f.node_id}: {f.problem}")
+    if report.orphans_removed:
+        lines.append(
+            f"  removed {report.orphans_removed} old attempt folder(s) no marker names (leftovers "
+            "of crashes or racing commits)"
+        )
     if report.ok:
         lines.append("ok: nothing damaged")
     elif repair:

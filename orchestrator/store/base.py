@@ -28,7 +28,11 @@ Guarantees, which every backend keeps (``orchestrator.store.contract_suite`` che
 - Never changes. A committed entry is never modified or replaced: a second commit of a committed
   node writes nothing and returns the record that counts.
 - No mixing. Attempts never share a folder, so two processes committing one node at once cannot
-  mix files; exactly one attempt ends up named, and the others remove their folders.
+  mix files; exactly one attempt ends up named. A committer that found a marker already there
+  removes its attempt at once; where markers are created exclusively (local paths) every loser
+  does. On object stores a committer whose marker was overwritten leaves its complete attempt in
+  place (a reader may have read that marker in the same instant): like any attempt no marker
+  names, it goes once it is COMMITTED_ORPHAN_AGE_S old (``remove_orphans``, ``verify --repair``).
 - Claims. A claim names its owner and an expiry time and is refreshed while its owner trains.
   ``claim`` returns True for at most one live owner at a time on a backend with exclusive file
   creation (local paths); on object stores two racing first claims can both succeed, which costs a
@@ -192,6 +196,8 @@ class ArtifactStore(ABC):
     # Seconds a committer waits after writing its marker before reading back which one counts
     # (object stores, where two racing markers can both be written; see FileSystemStore).
     settle_s: float = 0.0
+    # Whether _create_new is exclusive (at most one creator wins), so a loser knows it lost.
+    exclusive_create: bool = False
 
     def __init__(self) -> None:
         self._committed_cache: set[str] = set()
@@ -603,8 +609,9 @@ class ArtifactStore(ABC):
         if won and final.committed and final.record["attempt"] == attempt:
             self._committed_cache.add(node_id)
             self._verified.add((node_id, attempt))
-        else:
-            self.fs.delete_dir(attempt_dir)
+        elif not won or self.exclusive_create:
+            self.fs.delete_dir(attempt_dir)  # never named by any marker
+        # else: our marker was written and then overwritten; a reader may be using it
         self.remove_orphans(node_id)
         if not final.committed:
             raise OSError(f"commit of {node_id} to {self.uri} did not take: {final.reason}")

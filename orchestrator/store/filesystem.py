@@ -24,7 +24,9 @@ class FileSystemStore(ArtifactStore):
     new one) and that a read after a write sees it (S3 and GCS are strongly consistent). A marker
     is written only when none exists, after its attempt is uploaded and its sizes checked; two
     racing committers can both write one. Each waits ``SETTLE_S`` and reads the marker back: the
-    last write counts, it names a complete attempt, and every other committer removes its own.
+    last write counts and names a complete attempt. A committer whose marker was overwritten keeps
+    its attempt until it is old (a reader may have read that marker, and a server whose reads lag
+    behind its writes may even keep it as the last write); ``remove_orphans`` takes it then.
     Payloads are copied to a local cache once per attempt when fetched, and checked there against
     their digests.
     """

@@ -20,6 +20,8 @@ class LocalStore(ArtifactStore):
     checked once per process.
     """
 
+    exclusive_create = True
+
     def __init__(self, path: str):
         self.uri = str(path)
         self.fs = pafs.LocalFileSystem()
