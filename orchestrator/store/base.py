@@ -641,7 +641,10 @@ class ArtifactStore(ABC):
             mtime = info.mtime.timestamp() if info.mtime else now
             if now - mtime < min_age_s:
                 continue
-            self.fs.delete_dir(info.path)
+            try:
+                self.fs.delete_dir(info.path)
+            except FileNotFoundError:  # gone meanwhile; object stores list emptied names a while
+                continue
             removed += 1
         return removed
 
