@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.commands import data, params, plan, plot, run, status, table
+from orchestrator.commands import data, params, plan, plot, run, status, table, verify
 from orchestrator.problems import InputError
 
 VERBS = {"plan": plan, "run": run, "status": status, "params": params, "table": table, "plot": plot}
 VERBS["data"] = data  # data check: the splits a sweep trains on
+VERBS["verify"] = verify  # after a disk or bucket incident: every entry and row file
 
 
 def main(argv: list[str] | None = None) -> int:

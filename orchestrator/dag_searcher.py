@@ -160,7 +160,9 @@ class DagSearcher(Searcher):
             self.status[node_id] = PRUNED
             self._tell_sample(node_id, pruned=True)
             return
-        if not error and self.is_committed(node_id):
+        if self.is_committed(
+            node_id
+        ):  # the ledger: a committed node is done, whatever failed after
             self.status[node_id] = DONE
         else:
             self._fail(node_id)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from trainables.tasks.local import task_dir
 from trainables.tasks.registry import get_task
+from trainables.tasks.synthetic import VERSION as SYNTHETIC_VERSION
 
 
 def task_folder(task: str, root: str) -> Path:
@@ -51,6 +52,8 @@ def resolve_data(task: str, data: dict) -> dict:
         out.setdefault("seed", 0)
         out.setdefault("n_train", spec.train_size)
         out.setdefault("n_test", spec.test_size)
+        # the generator's version: other code, other rows, other ids
+        out.setdefault("version", SYNTHETIC_VERSION)
     elif out["source"] == "hub" and spec.hub:
         out.setdefault("repo", spec.hub[0])
         out.setdefault("config", spec.hub[1])

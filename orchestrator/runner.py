@@ -14,16 +14,17 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator import uri
 from orchestrator.backbone_store import store_backbone
 from orchestrator.contract.node import STATUS_ORDER, NodeStatus, TrialSettings
 from orchestrator.contract.rows import ResultRow, TaskResult
 from orchestrator.dag import Dag
+from orchestrator.entry_rows import ensure_done_rows
 from orchestrator.nodes import Node, Plan
 from orchestrator.plan import plan_sweep
-from orchestrator.results import has_rows, write_node_rows
-from orchestrator.store import ArtifactStore, open_store
+from orchestrator.results import quarantine_row_file, scan, write_node_rows
+from orchestrator.store import ArtifactStore, DamagedEntry, EntryCheck, open_store
 from orchestrator.sweep.spec import SweepSpec
-from orchestrator.trial import rows_from_store
 
 # Trials Tune may hold waiting for resources at once. Tune's default for custom searchers is 1,
 # which serialises trial start-up; a few more keep the cluster fed without flooding it.
@@ -60,11 +61,12 @@ class PreparedRun:
     cached: set[str]
     todo: list[Node]
     started: float
+    repaired: list[str] = field(default_factory=list)  # damaged entries moved aside: train again
 
 
-def absolute(uri: str) -> str:
+def absolute(location: str) -> str:
     """A store or results location as every machine of the cluster names it."""
-    return uri if "://" in uri else str(Path(uri).expanduser().resolve())
+    return location if uri.is_remote(location) else str(Path(location).expanduser().resolve())
 
 
 def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = None) -> bool:
@@ -151,16 +153,14 @@ def prepare_run(
     simulate: bool,
     speed: float,
     fail: str | None,
-    plan: Plan | None = None,
 ) -> PreparedRun:
-    """Plan the sweep against the store (unless ``plan`` is that plan already) and give its
-    cached nodes a row in this results folder."""
+    """Plan the sweep against the store and give its cached nodes a row in this results folder."""
     started = time.time()
     results, store_uri = absolute(results), absolute(store_uri)
     store = open_store(store_uri)
-    if plan is None:
-        plan = plan_sweep(spec, committed=store.is_committed, simulate=simulate)
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    clear_unusable_row_files(results, spec.name)
+    plan, repaired = plan_against_store(spec, store, simulate, results, run_id)
     settings = TrialSettings(
         store=store_uri,
         results=results,
@@ -170,7 +170,6 @@ def prepare_run(
         speed=speed,
         fail=fail if simulate else None,
     )
-    backfill_cached_rows(plan, store, results, run_id)
     return PreparedRun(
         spec=spec,
         plan=plan,
@@ -180,18 +179,73 @@ def prepare_run(
         cached={n.id for n in plan.nodes if n.cached},
         todo=[n for n in plan.nodes if not n.cached],
         started=started,
+        repaired=repaired,
     )
 
 
-def backfill_cached_rows(plan: Plan, store: ArtifactStore, results: str, run_id: str) -> int:
-    """Give cached nodes a result row in this results folder when they have none yet."""
-    written = 0
-    for n in plan.nodes:
-        if n.cached and not has_rows(results, plan.sweep, n.id):
-            rows = rows_from_store(store, n, run_id=run_id, sweep=plan.sweep)
-            write_node_rows(results, plan.sweep, n.id, rows)
-            written += 1
-    return written
+# Each pass moves at least one entry aside, and a plan has finitely many; this bounds a store
+# that keeps changing under the planner.
+MAX_PLAN_PASSES = 5
+
+
+def plan_against_store(
+    spec: SweepSpec, store: ArtifactStore, simulate: bool, results: str, run_id: str
+) -> tuple[Plan, list[str]]:
+    """Plan the sweep against the store; returns the plan and the nodes whose damaged entries
+    were moved aside (they train again, like any node not committed).
+
+    A cached node is one whose entry checks out and gives its ``done`` rows, which it gets in
+    this results folder now; a cached source of a node to run has its digests checked too, so a
+    damaged one trains again before its dependents rather than failing them.
+    """
+    repaired: list[str] = []
+    for _ in range(MAX_PLAN_PASSES):
+        plan, looked = _plan_looking(spec, store, simulate)
+        for c in looked:
+            if c.damaged and store.quarantine(c) is not None:
+                repaired.append(c.node_id)
+        needed = {d for n in plan.nodes if not n.cached for d in n.deps}
+        unusable = False
+        for n in plan.nodes:
+            if not n.cached:
+                continue
+            reason = None
+            if n.id in needed:
+                deep = store.check(n.id, digests=True)
+                reason = deep.reason if deep.damaged else None
+            if reason is None:
+                try:
+                    ensure_done_rows(store, n, results, plan.sweep, run_id)
+                except DamagedEntry as e:
+                    reason = e.reason
+            if reason is not None:
+                unusable = True
+                if store.set_aside(n.id, reason) is not None:
+                    repaired.append(n.id)
+        if not unusable:
+            break
+    return plan, repaired
+
+
+def _plan_looking(spec: SweepSpec, store: ArtifactStore, simulate: bool):
+    """The plan, and every store look it took (damaged entries among them)."""
+    looked: dict[str, EntryCheck] = {}
+
+    def committed(node_id: str) -> bool:
+        looked[node_id] = store.check(node_id)
+        return looked[node_id].committed
+
+    return plan_sweep(spec, committed=committed, simulate=simulate), list(looked.values())
+
+
+def clear_unusable_row_files(results: str, sweep: str) -> list[str]:
+    """Move aside the sweep's node files that cannot be read (they are rebuilt from the store
+    or rewritten by the node's trial); returns the node ids."""
+    moved = []
+    for f in scan(results, sweep):
+        if f.problem and quarantine_row_file(results, sweep, f.node_id, f.problem):
+            moved.append(f.node_id)
+    return moved
 
 
 class _Progress:
@@ -311,8 +365,9 @@ def build_tuner(
     from ray import tune
 
     from orchestrator.dag_searcher import DagSearcher
+    from orchestrator.entry_rows import search_outcome
     from orchestrator.hpsearch.pruning import PruningScheduler
-    from orchestrator.trial import run_node_trial, search_outcome
+    from orchestrator.trial import run_node_trial
 
     if not run.settings.simulate:
         # once here, not in every trial that starts at the same moment
@@ -354,7 +409,7 @@ def build_tuner(
         ),
         run_config=tune.RunConfig(
             name=run.settings.run_id,
-            storage_path=f"{run.settings.results}/{run.spec.name}/_tune",
+            storage_path=uri.join(run.settings.results, run.spec.name, "_tune"),
             failure_config=tune.FailureConfig(max_failures=run.spec.retries),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             callbacks=[_make_callback(progress, errors)],
@@ -422,6 +477,8 @@ def record_outcomes(run: PreparedRun, setup: TunerSetup) -> RunSummary:
     now = time.time()
 
     def write(node: Node, outcome: NodeStatus, error: str, hparams: dict | None = None) -> None:
+        if _done_rows_from_store(run, node):
+            return  # a committed node's row is its done row, never a failure written over it
         spec = node.spec(hparams)
         rows = [
             ResultRow.build(
@@ -459,6 +516,22 @@ def record_outcomes(run: PreparedRun, setup: TunerSetup) -> RunSummary:
     )
 
 
+def _done_rows_from_store(run: PreparedRun, node: Node) -> bool:
+    """Give a node committed in the store (by this run's trial before it failed, or by another
+    sweep) its done rows; False when it is not committed."""
+    try:
+        if not run.store.is_committed(node.id):
+            return False
+        s = run.settings
+        ensure_done_rows(run.store, node, s.results, s.sweep, s.run_id)
+        return True
+    except KeyError:  # moved aside meanwhile
+        return False
+    except DamagedEntry as e:
+        run.store.set_aside(node.id, e.reason)
+        return False
+
+
 def run_sweep(
     spec: SweepSpec,
     results: str = "results",
@@ -472,22 +545,27 @@ def run_sweep(
     reuse_actors: bool | None = None,
     min_nodes: int = 0,
     min_nodes_timeout: float = 600.0,
-    plan: Plan | None = None,
 ) -> RunSummary:
     """Plan the sweep, skip what the store holds, run the rest on Ray Tune; returns a summary.
 
     ``reuse_actors``: None decides by ``may_reuse_processes``; False starts every trial in a fresh
     process (seconds more per trial); True reuses processes even on shared GPUs. ``min_nodes``:
-    see ``build_tuner``. ``plan``: the sweep's plan against this store, when already made (the
-    CLI's checks make it). Raises InputError when a request fits no machine of the cluster.
+    see ``build_tuner``. Raises InputError when a request fits no machine of the cluster.
     """
-    run = prepare_run(spec, results, store_uri, simulate, speed, simulate_failures, plan)
+    run = prepare_run(spec, results, store_uri, simulate, speed, simulate_failures)
     print(
         f"sweep {spec.name}: {len(run.plan.nodes)} nodes, {len(run.cached)} cached, "
         f"{len(run.todo)} to run{' (simulated)' if simulate else ''}; run id {run.settings.run_id}",
         file=sys.stderr,
         flush=True,
     )
+    if run.repaired:
+        print(
+            f"{len(run.repaired)} damaged store entr{'y' if len(run.repaired) == 1 else 'ies'} "
+            "moved aside (see above); those nodes train again",
+            file=sys.stderr,
+            flush=True,
+        )
     if not run.todo:
         return RunSummary(
             run.settings.run_id,
@@ -502,7 +580,6 @@ def run_sweep(
 
 
 def _study_folder(results: str, sweep: str) -> str:
-    """Where a run's Optuna studies live: beside the results, or a local cache for remote ones."""
-    if "://" not in results:
-        return f"{results}/{sweep}/search"
-    return os.path.expanduser(f"~/.cache/scalearn/search/{sweep}")
+    """Where a run's Optuna studies live: with the results (a folder or a results URI), so a new
+    head node continues them."""
+    return uri.join(results, sweep, "search")

@@ -16,6 +16,7 @@ from trainables.models import (
     REGRESSION,
     HeadSpec,
     NodeModel,
+    method_kind,
 )
 from trainables.params import count_params
 
@@ -229,6 +230,10 @@ ROUND_TRIP = [
     ("adapter_fusion", {}, "sources"),
     ("adapter_m", {}, None),
     ("full_ft_m", {}, None),
+    ("propetl", {"reduction_factor": 4}, None),
+    ("propetl_m", {"reduction_factor": 4}, None),
+    ("hyperformer", {"task_embedding_dim": 16, "projected_task_embedding_dim": 8}, None),
+    ("hyperformer_pp", {"task_embedding_dim": 16, "projected_task_embedding_dim": 8}, None),
 ]
 
 
@@ -237,7 +242,7 @@ def test_artifact_round_trip(
     method, hparams, with_sources, tiny_sources, tiny_vocab, make_batch, perturb, tmp_path
 ):
     sources = tiny_sources if with_sources else None
-    joint = method.endswith("_m")
+    joint = method_kind(method) == "joint"
     heads = [HeadSpec("tgt", CLASSIFICATION, 2)]
     if joint:
         heads.append(HeadSpec("aux", REGRESSION, 1))
@@ -339,6 +344,12 @@ def test_param_counts_roberta_base():
 
     rows = {r["method"]: r for r in count_params("roberta-base", 8)}
     assert list(rows) == list(METHODS)
+    heads = 8 * (768 * 768 + 768 + 768 * 2 + 2)  # one 2-label head per task
+    # the analytic totals of the reference code (heads excluded), see README "Parameters"
+    assert rows["propetl"]["trainable_params"] - heads // 8 == 959_280
+    assert rows["propetl_m"]["trainable_params"] - heads == 1_549_104
+    assert rows["hyperformer"]["trainable_params"] - heads == 59_420_544
+    assert rows["hyperformer_pp"]["trainable_params"] - heads == 5_095_024
     transfer = {m: rows[m]["transfer_params"] for m in rows if rows[m]["kind"] == "transfer"}
     assert transfer["scalearn"] == 73_728
     assert transfer["scalearn_uniform"] == 96

@@ -54,7 +54,8 @@ def test_plan_json_has_the_documented_fields(cli, tmp_path):
     out = cli("plan", str(SWEEPS / "glue_full.yaml"), "--json", "--store", str(tmp_path / "s"))
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)
-    assert plan["sweep"] == "glue_full" and len(plan["nodes"]) == 422
+    # 422 nodes of the ten systems, 52 ProPETL, 3 seeds of each of the three newer joint ones
+    assert plan["sweep"] == "glue_full" and len(plan["nodes"]) == 422 + 52 + 9
     node = next(n for n in plan["nodes"] if n["kind"] == "transfer")
     for key in (
         "id",

@@ -20,7 +20,8 @@ def test_the_gsg_sweep_pools_the_15_tasks():
     joint = [n for n in plan.nodes if n.kind == Kind.JOINT]
     assert {len(n.sources) for n in transfer} == {15}
     assert {n.task for n in transfer} == set(spec.tasks)
-    assert len(joint) == 2 * 3 and all(n.tasks == spec.tasks for n in joint)
+    joint_methods = [m for m in spec.methods if spec.methods[m].kind == Kind.JOINT]
+    assert len(joint) == len(joint_methods) * 3 and all(n.tasks == spec.tasks for n in joint)
     by_id = plan.by_id()
     assert [by_id[s].task for s in transfer[0].sources] == spec.tasks
     # stage one is glue_full's and superglue_full's: a store holding them has it all
@@ -30,7 +31,9 @@ def test_the_gsg_sweep_pools_the_15_tasks():
         for n in plan_sweep(load_spec(SWEEPS / f"{s}.yaml")).nodes
     }
     stl = [n for n in plan.nodes if n.kind == Kind.STL]
-    assert len(stl) == 3 * (4 * 10 + 4 * 3 + 6 * 10 + 2 * 3 - 10) and all(n.id in full for n in stl)
+    stl_methods = [m for m in spec.methods if spec.methods[m].kind == Kind.STL]
+    per_method = 4 * 10 + 4 * 3 + 6 * 10 + 2 * 3 - 10  # RTE's ten seeds once
+    assert len(stl) == len(stl_methods) * per_method and all(n.id in full for n in stl)
     # 15 targets with their seeds, five transfer methods
     assert len(transfer) == 5 * (4 * 10 + 4 * 3 + 5 * 10 + 2 * 3)
 

@@ -63,8 +63,8 @@ def test_transfer_rows_carry_parameter_counts_and_learned_omegas(run):
     assert len(summary["omegas"]) == 2 and len(summary["omegas"][0]) == 2
     sources = t.loc[("scalearn", "syn_similarity"), "sources"]
     assert len(sources) == 2 and all(s.startswith("adapter-") for s in sources)
-    joint = df[df.kind == "joint"]
-    assert sorted(joint.task) == ["syn_sentiment", "syn_similarity"]
+    for _, joint in df[df.kind == "joint"].groupby("method"):
+        assert sorted(joint.task) == ["syn_sentiment", "syn_similarity"]
 
 
 def test_every_trial_trained_on_the_one_stored_tiny_backbone(run):
@@ -95,6 +95,40 @@ def test_stage_one_adapter_loads_with_plain_adapters_calls(run):
     name = model.load_adapter(f"{path}/adapter", use_safetensors=True)
     model.set_active_adapters(name)
     assert name in model.adapters_config
+
+
+@pytest.mark.parametrize("method", ["propetl", "propetl_m", "hyperformer", "hyperformer_pp"])
+def test_task_conditioned_methods_train_save_load_and_score_the_same(run, method):
+    """Through the CLI on Ray: the payload in the store reloads (its own state, and each task's
+    adapter with plain adapters calls) and gives the recorded test scores again."""
+    import torch
+
+    from trainables.backbones import TINY, build_adapter_model
+    from trainables.loop import evaluate
+    from trainables.models import NodeModel
+    from trainables.tokenizer import load_tokenizer
+    from trainables.training import task_data
+
+    tmp, _ = run
+    df = results.load(str(tmp / "results" / "tiny_real"))
+    node = next(n for n in plan_sweep(load_spec(SWEEP)).nodes if n.method == method)
+    rows = df[df.node_id == node.id].set_index("task")
+    assert (rows.status == "done").all() and len(rows) == len(node.spec().scored_tasks)
+    path = open_store(str(tmp / "store")).fetch(node.id)
+    tokenizer = load_tokenizer(TINY)
+    model = NodeModel.load_artifact(path, TINY, vocab_size=len(tokenizer))
+    cpu = torch.device("cpu")
+    for task in node.spec().scored_tasks:
+        data = task_data(node.spec(), task, tokenizer)
+        again = evaluate(model, task, data.test, tokenizer.pad_token_id, 64, cpu)
+        assert again["score"] == pytest.approx(rows.loc[task, "score"], abs=1e-9)
+        folder = "adapter" if method == "propetl" else f"adapters/{task}"
+        plain = build_adapter_model(TINY, len(tokenizer))
+        name = plain.load_adapter(f"{path}/{folder}", use_safetensors=True)
+        plain.set_active_adapters(name)
+        assert name == task
+    summary = json.loads(rows.iloc[0].extra)["transfer"]
+    assert summary, "the method shows what it learned"
 
 
 def test_results_plot_and_table(run, cli):

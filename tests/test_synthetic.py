@@ -70,10 +70,70 @@ def test_paraphrases_share_more_meaning_than_non_paraphrases():
     assert sum(pos) / len(pos) > sum(neg) / len(neg)
 
 
+def _stated_polarity(sentence: str) -> int:
+    """The polarity a sentiment sentence states: its judgement word, flipped by a negation."""
+    words = sentence.split()
+    positive = {w for pair in synthetic.POSITIVE for w in pair}
+    negative = {w for pair in synthetic.NEGATIVE for w in pair}
+    ((i, word),) = [(i, w) for i, w in enumerate(words) if w in positive | negative]
+    negated = i > 0 and words[i - 1] in synthetic.NEGATIONS
+    return int((word in positive) != negated)
+
+
+def test_negations_flip_polarity_and_a_share_of_labels_disagree_with_the_text():
+    rows = synthetic.generate("syn_sentiment", 0, 4000, 0)["train"]
+    negated = [r for r in rows if set(r["sentence1"].split()) & set(synthetic.NEGATIONS)]
+    share = len(negated) / len(rows)
+    assert abs(share - synthetic.NEGATION_PROBABILITY) < 0.03
+    disagree = sum(_stated_polarity(r["sentence1"]) != r["label"] for r in rows) / len(rows)
+    assert abs(disagree - synthetic.LABEL_NOISE) < 0.02
+    # the negated ones agree with their label as often as the rest: negation is meaning
+    wrong = sum(_stated_polarity(r["sentence1"]) != r["label"] for r in negated) / len(negated)
+    assert abs(wrong - synthetic.LABEL_NOISE) < 0.04
+
+
+def test_topics_are_named_in_passing_only_in_task_text():
+    words = {d.split()[0] for d in synthetic.DISTRACTORS}  # near, after, before
+    task = synthetic.generate("syn_topic", 0, 1000, 0)["train"]
+    with_distractor = [r for r in task if set(r["sentence1"].split()) & words]
+    assert abs(len(with_distractor) / len(task) - synthetic.DISTRACTOR_PROBABILITY) < 0.05
+    # pretraining (and the pair tasks) never saw a negation or a clause in passing: the
+    # single-sentence tasks have something to learn that the backbone does not know
+    pretraining = synthetic.pretraining_examples(0, 1000)
+    texts = [r["sentence1"] for r in pretraining] + [r["sentence2"] or "" for r in pretraining]
+    for task in ("syn_paraphrase", "syn_similarity"):
+        rows = synthetic.generate(task, 0, 300, 0)["train"]
+        texts += [r["sentence1"] for r in rows] + [r["sentence2"] for r in rows]
+    seen = {w for t in texts for w in t.split()}
+    assert not seen & (words | set(synthetic.NEGATIONS))
+
+
+def test_similarity_scores_are_noisy_but_follow_the_shared_parts():
+    rows = synthetic.generate("syn_similarity", 0, 2000, 0)["train"]
+    labels = [r["label"] for r in rows]
+    assert all(0 <= v <= 5 for v in labels)
+    assert len({round(v, 2) for v in labels}) > 100  # the noise: not a few weighted sums
+
+
+def test_another_generator_version_is_refused_by_name():
+    with pytest.raises(ValueError, match=f"version 1 .* version {synthetic.VERSION}"):
+        synthetic.generate("syn_topic", 0, 10, 10, version=1)
+    with pytest.raises(ValueError, match="version 1"):
+        load_splits("syn_topic", {"source": "synthetic", "seed": 0, "version": 1})
+
+
+def test_the_generator_version_is_part_of_a_synthetic_nodes_data():
+    from orchestrator.data_identity import data_identity, resolve_data
+
+    data = data_identity(resolve_data("syn_topic", {"source": "synthetic"}))
+    assert data["version"] == synthetic.VERSION
+
+
 def test_corpus_holds_every_word_of_the_world():
     words = set(" ".join(synthetic.corpus()).split())
     assert set(synthetic.ENTITIES) <= words
     assert set(synthetic.THINGS) <= words
+    assert set(synthetic.NEGATIONS) <= words
 
 
 def test_pretraining_examples_carry_factors():

@@ -247,3 +247,17 @@ def test_compare_paper_only_where_backbone_and_setting_are_the_papers(tmp_path):
         k=16,
     )
     assert few.paper is None and any("few-shot results with k = 16" in n for n in few.notes)
+
+
+def test_compare_paper_fills_every_row_of_the_papers_grid(res):
+    from orchestrator.contract.methods import METHODS
+
+    for i, (name, entry) in enumerate(METHODS.items()):
+        add(res, f"n{i}", name, "rte", 0, 70.0 + i, kind=entry.kind.value)
+    text = render(build_table(results.load(f"{res}/s"), benchmark="glue", compare_paper=True), "md")
+    rows = [line for line in text.splitlines() if line.startswith("|") and "Method" not in line]
+    rows = [r for r in rows if not set(r) <= {"|", "-"}]
+    assert len(rows) == 14
+    paper = [e for e in METHODS.values() if e.kind.value != "probe"]  # probes have no grid row
+    for entry, row in zip(paper, rows, strict=True):
+        assert f"| {entry.display} " in row and "[paper " in row, row

@@ -313,9 +313,18 @@ class Trainer:
         model.to(device)
         self.model, self.settings, self.pad_id, self.device = model, settings, pad_id, device
         self.params = model.trainable_parameters()
-        self.optimizer = torch.optim.AdamW(
-            self.params, lr=settings.lr, weight_decay=settings.weight_decay
-        )
+        groups = getattr(model, "optimizer_groups", None)
+        if groups is None:
+            self.optimizer = torch.optim.AdamW(
+                self.params, lr=settings.lr, weight_decay=settings.weight_decay
+            )
+        else:
+            # a method may train some parameters at their own rate (e.g. mask scores)
+            self.optimizer = torch.optim.AdamW(
+                groups(settings.lr, settings.weight_decay),
+                lr=settings.lr,
+                weight_decay=settings.weight_decay,
+            )
         self.scheduler = _linear_schedule(self.optimizer, total_steps, settings.warmup_ratio)
         self.scaler = _grad_scaler(device, settings.precision)  # None unless fp16 on a GPU
 

@@ -190,6 +190,7 @@ class NodeModel(nn.Module):
     def forward(self, batch: dict, task: str) -> tuple[torch.Tensor | None, torch.Tensor]:
         """(loss, logits) of ``task``'s head; loss is None when ``batch`` has no labels."""
         spec = self._head(task)
+        self.impl.select_task(self, task)
         labels = batch.get("labels")
         if labels is not None:
             # the heads' losses need float targets for MSE/BCE and long ones for cross-entropy
@@ -209,8 +210,10 @@ class NodeModel(nn.Module):
         return loss, out.logits
 
     @torch.no_grad()
-    def encode(self, batch: dict) -> torch.Tensor:
-        """Final hidden states ``(batch, seq, hidden)`` with the active adapter setup."""
+    def encode(self, batch: dict, task: str | None = None) -> torch.Tensor:
+        """Final hidden states ``(batch, seq, hidden)`` with the active adapter setup; ``task``
+        conditions task-conditioned methods (default: the first head's task)."""
+        self.impl.select_task(self, task or self.heads[0].task)
         out = self.model.base_model(**self._inputs(batch))
         return out.last_hidden_state
 
@@ -234,6 +237,21 @@ class NodeModel(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         """The parameters that train (each shared parameter once)."""
         return [p for p in self.parameters() if p.requires_grad]
+
+    def optimizer_groups(self, lr: float, weight_decay: float) -> list[dict]:
+        """AdamW parameter groups: the method's own (``MethodImpl.optimizer_groups``) or one group
+        of every trainable parameter."""
+        groups = self.impl.optimizer_groups(self, lr, weight_decay)
+        if groups is None:
+            return [{"params": self.trainable_parameters(), "lr": lr, "weight_decay": weight_decay}]
+        listed = [p for g in groups for p in g["params"]]
+        if len({id(p) for p in listed}) != len(listed) or {id(p) for p in listed} != {
+            id(p) for p in self.trainable_parameters()
+        }:
+            raise ValueError(
+                f"{self.method}: optimizer groups must hold every trainable parameter once"
+            )
+        return groups
 
     def param_counts(self) -> dict:
         """``trainable_params`` (head included) and ``transfer_params`` (None if no transfer)."""

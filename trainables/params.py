@@ -15,8 +15,11 @@ def count_params(
     vocab_size: int | None = None,
     hparams: dict[str, dict] | None = None,
 ) -> list[dict]:
-    """``[{"method", "kind", "trainable_params", "transfer_params"}]`` for every method; a
+    """``[{"method", "kind", "trainable_params", "transfer_params", "counted"}]`` per method; a
     method whose hyperparameters do not fit the backbone has counts None and an ``error``.
+
+    ``counted`` is what the paper counts for the method (its catalogue entry's ``counted``):
+    the transfer layer for transfer methods, else the trainable parameters without the heads.
 
     Heads are for a 2-label classification task; transfer methods get ``n_sources`` fresh
     ``seq_bn`` sources and joint methods ``n_sources`` tasks. Models are built from the
@@ -52,8 +55,19 @@ def count_params(
                     vocab_size=vocab_size,
                 )
             except ValueError as e:  # hyperparameters that do not fit this backbone's sizes
-                row.update(trainable_params=None, transfer_params=None, error=str(e))
-            else:
-                row.update(node.param_counts())
-            rows.append(row)
+                row.update(trainable_params=None, transfer_params=None, counted=None, error=str(e))
+                rows.append(row)
+                continue
+            counts = node.param_counts()
+            head_params = sum(
+                p.numel()
+                for n, p in node.model.named_parameters()
+                if n.startswith("heads.") and p.requires_grad
+            )
+            counted = (
+                counts["transfer_params"]
+                if entry.counted == "transfer"
+                else counts["trainable_params"] - head_params
+            )
+            rows.append({**row, **counts, "counted": counted})
     return rows

@@ -57,12 +57,17 @@ def main(args) -> int:
             )
         )
         return 0
-    print(f"{args.backbone}, {args.sources} sources")
-    print(f"{'method':<22} {'kind':<9} {'trainable':>14} {'transfer':>12}")
+    print(f"{args.backbone}, {args.sources} sources (joint methods: {args.sources} tasks)")
+    print(f"{'method':<22} {'kind':<9} {'trainable':>14} {'transfer':>12} {'counted':>14}")
     for r in rows:
         t = f"{r['transfer_params']:,}" if r["transfer_params"] is not None else "-"
         n = f"{r['trainable_params']:,}" if r["trainable_params"] is not None else "-"
-        print(f"{r['method']:<22} {r['kind']:<9} {n:>14} {t:>12}")
+        c = f"{r['counted']:,}" if r.get("counted") is not None else "-"
+        print(f"{r['method']:<22} {r['kind']:<9} {n:>14} {t:>12} {c:>14}")
+    print(
+        "trainable: heads included (one 2-label head per task); counted: what the paper counts "
+        "(the transfer layer; otherwise trainable without heads)"
+    )
     for r in rows:
         if r.get("error"):
             print(f"{r['method']}: not counted with its default hyperparameters: {r['error']}")

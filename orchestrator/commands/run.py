@@ -77,7 +77,6 @@ def _run(args, checked):
 
     return run_sweep(
         checked.spec,
-        plan=checked.plan,
         results=args.results,
         store_uri=args.store,
         address=args.address,
@@ -128,8 +127,9 @@ def main(args) -> int:
         print(f"  blocked {node_id}", file=sys.stderr)
     from orchestrator import results
     from orchestrator.tables import build_table, render
+    from orchestrator.uri import join
 
-    df = results.load(f"{args.results.rstrip('/')}/{spec.name}")
+    df = results.load(join(args.results, spec.name))
     table = build_table(df)
     if table.methods:
         print("\nresults (test score, mean over seeds):")

@@ -259,6 +259,36 @@ class HParams:
         "(squared distance), added to each step's loss; the official trainer's acts one step "
         "late, under fp16 at 1/loss scale",
     )
+    sparsity: float = _hp(
+        0.5,
+        Legal(float, low=0, high=1, low_open=True, high_closed=True),
+        "ProPETL: share of each prototype matrix a mask KEEPS, as the reference code's "
+        "--sparsity (0.3 keeps 30 %)",
+    )
+    mask_lr: float | None = _hp(
+        None,
+        Legal(float, low=0, low_open=True, nullable=True),
+        "ProPETL: peak learning rate of the mask scores (same schedule as lr); "
+        "null: lr x mask_lr_ratio",
+    )
+    mask_lr_ratio: float = _hp(
+        10.0, POSITIVE, "ProPETL: with mask_lr null, the mask scores learn at lr x this"
+    )
+    mask_training: str = _hp(
+        "learned",
+        Legal(str, choices=("learned", "frozen")),
+        "ProPETL: masks learned (straight-through), or kept at their random init as the "
+        "ScaLearn authors' single-task runs had them",
+    )
+    task_embedding_dim: int = _hp(
+        512, POSITIVE_INT, "HyperFormer: size of each task's (and, ++, each layer's) embedding"
+    )
+    task_hidden_dim: int = _hp(
+        128, POSITIVE_INT, "HyperFormer: hidden size of the MLP that projects the embedding"
+    )
+    projected_task_embedding_dim: int = _hp(
+        64, POSITIVE_INT, "HyperFormer: size of the projected embedding the generators read"
+    )
     k: int | None = _hp(
         None, POSITIVE_INT_OR_NULL, "few-shot: train rows of the target task", set_by=PLANNER
     )

@@ -123,6 +123,35 @@ def _head_only(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
     return 0  # only a new head trains, and heads are not counted here
 
 
+def _propetl(joint: bool) -> Formula:
+    # One prototype adapter for every layer; mask scores of its two weight matrices per layer
+    # (ProPETL) or per layer and per task (ProPETL-m: a task's mask is shared across layers, a
+    # layer's across tasks). The paper counts the scores as parameters.
+    def formula(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
+        rf = int(hp.get("reduction_factor") or 16)
+        scores = 2 * a.hidden * (a.hidden // rf)
+        return _bottleneck(a, rf) + (a.layers + (n if joint else 0)) * scores
+
+    return formula
+
+
+def _hyperformer(shared: bool) -> Formula:
+    # Task embeddings (plus layer embeddings for ++) -> MLP -> LayerNorm -> generators of one
+    # layer's adapter (down and up weights and biases) and of the layer norm on its output; one
+    # generator per layer (HyperFormer) or one for all layers (HyperFormer++)
+    def formula(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
+        e = int(hp["task_embedding_dim"])
+        h = int(hp["task_hidden_dim"])
+        p = int(hp["projected_task_embedding_dim"])
+        d, r = a.hidden, a.hidden // int(hp.get("reduction_factor") or 16)
+        embeddings = n * e + (a.layers * e if shared else 0)
+        projector = (2 * e if shared else e) * h + h + h * p + p + 2 * p
+        generator = (p + 1) * (2 * d * r + r + d + 2 * d)
+        return embeddings + projector + generator * (1 if shared else a.layers)
+
+    return formula
+
+
 def _adapter_fusion(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
     # "dynamic": query and key projections of the hidden size with biases, and a value
     # projection without, per layer
@@ -130,6 +159,14 @@ def _adapter_fusion(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
 
 
 _JOINT = {"warmup_ratio": 0.1, "patience": 10}
+_HYPERFORMER = {
+    "lr": 3e-4,
+    **_JOINT,
+    "reduction_factor": 16,
+    "task_embedding_dim": 512,
+    "task_hidden_dim": 128,
+    "projected_task_embedding_dim": 64,
+}
 _SCALEARN_DEFAULTS = {"lr": 6e-3, "patience": None}
 _SCALEARN = "trainables.methods.scalearn:ScaLearn"
 
@@ -154,6 +191,25 @@ _CATALOGUE = (
         implementation="trainables.methods.adapter:Adapter",
         counted="trainable",
         formula=_adapter,
+    ),
+    Method(
+        name="propetl",
+        kind=Kind.STL,
+        display="ProPETL",
+        defaults={
+            "lr": 1e-3,
+            "mask_lr": 5e-3,
+            "sparsity": 0.5,
+            "weight_decay": 0.1,
+            "reduction_factor": 16,
+        },
+        cost_factor=0.7,
+        implementation="trainables.methods.propetl:ProPETL",
+        counted="trainable",
+        formula=_propetl(joint=False),
+        # the reference code stores single-task scores transposed: its kaiming bounds are
+        # 1/sqrt(out features) of each weight, the joint code's 1/sqrt(in features)
+        options={"task_masks": False, "score_fan": "out"},
     ),
     Method(
         name="compacter_pp",
@@ -185,6 +241,47 @@ _CATALOGUE = (
         counted="trainable",
         formula=_adapter,
         options={"shared_name": "joint"},  # one adapter for every task, saved without heads
+    ),
+    Method(
+        name="propetl_m",
+        kind=Kind.JOINT,
+        display="ProPETL-m",
+        defaults={
+            "lr": 3e-4,
+            **_JOINT,
+            "reduction_factor": 16,
+            "sparsity": 0.3,
+            "mask_lr_ratio": 10.0,
+        },
+        cost_factor=0.7,
+        implementation="trainables.methods.propetl:ProPETL",
+        counted="trainable",
+        formula=_propetl(joint=True),
+        options={"task_masks": True, "score_fan": "in"},
+        family="propetl",
+    ),
+    Method(
+        name="hyperformer",
+        kind=Kind.JOINT,
+        display="HyperFormer",
+        defaults=_HYPERFORMER,
+        cost_factor=0.75,
+        implementation="trainables.methods.hyperformer:HyperFormer",
+        counted="trainable",
+        formula=_hyperformer(shared=False),
+        options={"shared_generator": False},
+    ),
+    Method(
+        name="hyperformer_pp",
+        kind=Kind.JOINT,
+        display="HyperFormer++",
+        defaults=_HYPERFORMER,
+        cost_factor=0.75,
+        implementation="trainables.methods.hyperformer:HyperFormer",
+        counted="trainable",
+        formula=_hyperformer(shared=True),
+        options={"shared_generator": True},
+        family="hyperformer",
     ),
     Method(
         name="adapter_fusion",
@@ -233,7 +330,7 @@ _CATALOGUE = (
 METHODS: Mapping[str, Method] = MappingProxyType({m.name: m for m in _CATALOGUE})
 
 # Systems of the paper's tables that no entry builds yet (reference CSV 'system' names).
-NOT_YET_BUILT: tuple[str, ...] = ("ProPETL", "ProPETL-m", "HyperFormer", "HyperFormer++")
+NOT_YET_BUILT: tuple[str, ...] = ()
 
 # The stage-one method whose adapters stage two scales, unless a sweep's ``sources`` says otherwise.
 DEFAULT_SOURCE_METHOD = "adapter"

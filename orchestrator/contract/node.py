@@ -41,8 +41,9 @@ class DataSpec:
     """Where one task's data comes from, and how its train (and dev) split is cut down.
 
     ``source`` is "hub" (``repo``, ``config``, ``revision``), "local" (``dir``) or "synthetic"
-    (``seed``, ``n_train``, ``n_test``). ``train_limit`` keeps at most that many train rows and
-    ``k`` exactly that many (few-shot); ``dev_limit`` keeps the first dev rows.
+    (``seed``, ``n_train``, ``n_test``, and the generator's ``version``). ``train_limit`` keeps at
+    most that many train rows and ``k`` exactly that many (few-shot); ``dev_limit`` keeps the
+    first dev rows.
     """
 
     source: str
@@ -53,6 +54,7 @@ class DataSpec:
     seed: int | None = None
     n_train: int | None = None
     n_test: int | None = None
+    version: int | None = None
     train_limit: int | None = None
     k: int | None = None
     dev_limit: int | None = None

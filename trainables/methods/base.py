@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from orchestrator.contract.methods import Method, get_method
+from trainables.adapter_modules import output_adapters
 
 if TYPE_CHECKING:
     from trainables.models import NodeModel
@@ -21,7 +22,9 @@ class MethodImpl:
     """One method's part of a node's model. Subclasses override what differs from these defaults.
 
     The order ``NodeModel`` calls them in: ``setup`` (before heads exist), heads are added, then
-    ``set_trainable``; per step ``extra_loss``; ``save`` / ``load_tensors`` for the payload.
+    ``set_trainable``; ``optimizer_groups`` when the loop builds its optimizer; per forward pass
+    ``select_task`` (before the backbone runs) and, while training, ``extra_loss``; ``save`` /
+    ``load_tensors`` for the payload.
     """
 
     def __init__(self, entry: Method):
@@ -34,6 +37,20 @@ class MethodImpl:
     def set_trainable(self, node: NodeModel) -> None:
         """Mark what trains (heads are made trainable after this, by ``NodeModel``)."""
         raise NotImplementedError
+
+    def optimizer_groups(
+        self, node: NodeModel, lr: float, weight_decay: float
+    ) -> list[dict] | None:
+        """AdamW parameter groups (``{"params", "lr", "weight_decay"}``), for methods whose
+        parameters train at different rates or decays (ProPETL's mask scores); together they
+        hold every trainable parameter once. The loop's schedule scales every group's ``lr`` by
+        the same factor. None (most methods): one group, ``lr`` and ``weight_decay`` for all."""
+        return None
+
+    def select_task(self, node: NodeModel, task: str) -> None:
+        """Called before every forward pass with the task the batch belongs to (a joint node's
+        batches hold one task each), for methods conditioned on the task: task masks, task
+        embeddings of a hypernetwork. Nothing for most methods."""
 
     def extra_loss(self, node: NodeModel) -> torch.Tensor | None:
         """A term added to the training loss (e.g. a regulariser); None for most methods."""
@@ -94,3 +111,30 @@ def fusion_parameters(node: NodeModel) -> dict[str, nn.Parameter]:
         return {}
     marker = f".adapter_fusion_layer.{node.fusion_name}."
     return {n: p for n, p in node.model.named_parameters() if marker in n}
+
+
+def export_adapter(
+    node: NodeModel, path: str, task: str, config, layers: list[dict[str, torch.Tensor]]
+) -> None:
+    """Writes ``task``'s adapter in the adapters library's own format, with ``task``'s head.
+
+    ``config`` is a ``seq_bn``-style bottleneck config; ``layers[l]`` holds layer l's tensors by
+    their names in the library's ``Adapter`` module (``adapter_down.0.weight``, ...). The adapter
+    is added to the model under ``task``'s name only while it is written (so the head, named
+    after the task too, goes with it), then deleted: ``model.load_adapter(path)`` gives a plain
+    adapters model what this node computes for ``task``.
+    """
+    model = node.model
+    os.makedirs(path, exist_ok=True)
+    with torch.random.fork_rng(devices=[]):  # its throwaway init must not move the RNG
+        model.add_adapter(task, config=config)
+    try:
+        modules = output_adapters(model, task)
+        if len(modules) != len(layers):
+            raise ValueError(f"{task}: {len(layers)} layers of weights for {len(modules)} layers")
+        with torch.no_grad():
+            for module, tensors in zip(modules, layers, strict=True):
+                module.load_state_dict({k: v.detach() for k, v in tensors.items()}, strict=True)
+        model.save_adapter(path, task, with_head=True, use_safetensors=True)
+    finally:
+        model.delete_adapter(task)

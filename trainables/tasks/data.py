@@ -39,12 +39,12 @@ class Splits:
 def load_splits(task: str, data: dict) -> Splits:
     """The task's splits for a node's data spec.
 
-    ``data``: {"source": "synthetic", "seed", "n_train", "n_test"}, {"source": "hub"} (optional
-    "repo", "config", "revision") or {"source": "local", "dir"}; optional "train_limit" (keep at
-    most that many train examples) or "k" (few-shot: exactly k): the first ones of the train
-    split, as the official code (with "sample_seed", a sample drawn with that seed instead), so
-    dev and test never change with them; optional "dev_limit" keeps the first that many dev
-    examples (the reference's few-shot runs: 5,000).
+    ``data``: {"source": "synthetic", "seed", "n_train", "n_test", "version"}, {"source": "hub"}
+    (optional "repo", "config", "revision") or {"source": "local", "dir"}; optional
+    "train_limit" (keep at most that many train examples) or "k" (few-shot: exactly k): the first
+    ones of the train split, as the official code (with "sample_seed", a sample drawn with that
+    seed instead), so dev and test never change with them; optional "dev_limit" keeps the first
+    that many dev examples (the reference's few-shot runs: 5,000).
     """
     official = _official(task, data)
     train, dev, test = protocol_splits(task, official)
@@ -183,9 +183,15 @@ def _official(task: str, data: dict) -> dict[str, list[dict]]:
     """The examples of each official split the protocol reads."""
     source = data.get("source", "synthetic")
     if source == "synthetic":
-        from trainables.tasks.synthetic import generate
+        from trainables.tasks.synthetic import VERSION, generate
 
-        raw = generate(task, int(data.get("seed", 0)), data.get("n_train"), data.get("n_test"))
+        raw = generate(
+            task,
+            int(data.get("seed", 0)),
+            data.get("n_train"),
+            data.get("n_test"),
+            int(data.get("version", VERSION)),
+        )
         return {
             split: [_example(row, i) for i, row in enumerate(rows)] for split, rows in raw.items()
         }

@@ -16,6 +16,16 @@ another, which is what stage-two transfer needs to show anything. Only the sampl
 seed; the world (word lists, templates) is fixed in code, so one tokenizer serves every seed.
 ``pretraining_examples`` gives the same world's text with its coarse factors for pretraining a
 tiny backbone, the counterpart of the knowledge a real pretrained model brings.
+
+What the tasks add to that text, and pretraining never shows, keeps the two single-sentence
+tasks from being read off the backbone's knowledge (so that methods differ): a sentiment or
+topic sentence may negate its judgement ("not great" is negative), a topic sentence may open with
+a clause about a thing of another topic ("while bob booked the hotel , ..."), and a share of all
+labels disagree with the text, as annotators do (``LABEL_NOISE``; noise on the similarity
+score), so no method reaches 100. The pair tasks keep the plain text; a sweep gives them fewer
+train rows (the demo: 300 against 600), the small related tasks where transfer pays.
+``VERSION`` names this generator: it enters the data spec, hence node ids, so results of another
+version are never taken for these.
 """
 
 from __future__ import annotations
@@ -23,7 +33,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from trainables.tasks.registry import benchmark_tasks, get_task
+from trainables.tasks.registry import get_task
+
+# The generator's version: bump it whenever the rows a (task, seed, sizes) gives change.
+VERSION = 2
 
 ENTITIES = (
     "alice",
@@ -87,6 +100,19 @@ POSITIVE_CUES = ("so i would recommend it", "and everyone loved it", "happily")
 NEGATIVE_CUES = ("so i would avoid it", "and everyone hated it", "sadly")
 CUE_PROBABILITY = 0.5
 
+# What only task text has (see the module doc): negated judgements (sentiment, topic), a clause
+# about another topic's thing (topic), labels that disagree with the text (every task).
+NEGATIONS = ("not", "hardly", "never")
+NEGATION_PROBABILITY = 0.2
+DISTRACTORS = (
+    "while {ent} {act} the {thing} ,",
+    "after {ent} {act} the {thing} ,",
+    "before {ent} {act} the {thing} ,",
+)
+DISTRACTOR_PROBABILITY = 0.5
+LABEL_NOISE = 0.1  # classification: the text states another label's fact
+SIMILARITY_NOISE = 0.2  # standard deviation added to the 0-5 similarity score
+
 TEMPLATES = (
     "{ent} {act} the {thing} and it was {adj}",
     "the {thing} that {ent} {act} was {adj}",
@@ -112,6 +138,7 @@ class Fact:
     act: int
     thing: int
     judgement: int
+    negated: bool = False  # "not great": the polarity is the judgement's opposite
 
     @property
     def topic(self) -> int:
@@ -119,7 +146,7 @@ class Fact:
 
     @property
     def positive(self) -> bool:
-        return self.judgement < len(POSITIVE)
+        return (self.judgement < len(POSITIVE)) != self.negated
 
     def meaning(self, slot: str) -> tuple[int, ...]:
         """What a slot means: synonyms share it, and an action means something within a topic."""
@@ -137,22 +164,34 @@ class Fact:
 SLOTS = ("ent", "act", "thing", "topic", "polarity")
 # How much each shared part adds to syn_similarity's 0-5 score. Topic and polarity weigh most: a
 # sentence's gist (what it is about and whether it is praise) matters more than its wording.
-SIMILARITY_WEIGHTS = {"topic": 1.25, "polarity": 1.25, "thing": 1.0, "ent": 0.75, "act": 0.75}
+SIMILARITY_WEIGHTS = {"topic": 2.0, "polarity": 2.0, "thing": 0.5, "ent": 0.25, "act": 0.25}
 CHANGE_PROBABILITY = 0.5  # syn_similarity changes each part independently with this probability
 
 
 def _random_fact(
-    rng: random.Random, positive: bool | None = None, topic: int | None = None
+    rng: random.Random,
+    positive: bool | None = None,
+    topic: int | None = None,
+    negation: float = 0.0,
 ) -> Fact:
+    """A fact drawn at random; ``positive`` and ``topic`` fix those, ``negation`` is the chance
+    that the judgement is negated (no draw at 0: pretraining text keeps its random stream)."""
+    negated = negation > 0 and rng.random() < negation
     if positive is None:
         judgement = rng.randrange(len(JUDGEMENTS))
     else:
-        offset = 0 if positive else len(POSITIVE)
+        # a negated judgement states the opposite polarity
+        offset = 0 if positive != negated else len(POSITIVE)
         judgement = offset + rng.randrange(len(POSITIVE))
     if topic is None:
         topic = rng.randrange(len(TOPICS))
     thing = topic * THINGS_PER_TOPIC + rng.randrange(THINGS_PER_TOPIC)
-    return Fact(rng.randrange(len(ENTITIES)), rng.randrange(ACTIONS_PER_TOPIC), thing, judgement)
+    ent, act = rng.randrange(len(ENTITIES)), rng.randrange(ACTIONS_PER_TOPIC)
+    return Fact(ent, act, thing, judgement, negated)
+
+
+def _task_fact(rng: random.Random, positive: bool | None = None, topic: int | None = None) -> Fact:
+    return _random_fact(rng, positive, topic, NEGATION_PROBABILITY)
 
 
 def _other(rng: random.Random, value: int, size: int) -> int:
@@ -163,7 +202,7 @@ def _other(rng: random.Random, value: int, size: int) -> int:
 def _change_slot(rng: random.Random, fact: Fact, slot: str) -> Fact:
     """The fact with one part's meaning changed."""
     if slot == "polarity":
-        offset = len(POSITIVE) if fact.positive else 0
+        offset = len(POSITIVE) if fact.judgement < len(POSITIVE) else 0
         return replace(fact, judgement=offset + rng.randrange(len(POSITIVE)))
     if slot == "ent":
         return replace(fact, ent=_other(rng, fact.ent, len(ENTITIES)))
@@ -177,19 +216,45 @@ def _change_slot(rng: random.Random, fact: Fact, slot: str) -> Fact:
     return replace(fact, thing=topic * THINGS_PER_TOPIC + rng.randrange(THINGS_PER_TOPIC))
 
 
-def realise(rng: random.Random, fact: Fact) -> str:
-    """One sentence stating ``fact``: a random template, synonyms, an optional cue and filler."""
+def realise(rng: random.Random, fact: Fact, distractor: float = 0.0) -> str:
+    """One sentence stating ``fact``: a random template, synonyms, an optional cue and filler;
+    ``distractor`` is the chance of a clause about another topic's thing (no draw at 0)."""
+    return _realise(rng, fact, distractor)[0]
+
+
+def _realise(rng: random.Random, fact: Fact, distractor: float) -> tuple[str, bool]:
+    """The sentence and whether it has a distractor clause."""
     actions = TOPICS[TOPIC_NAMES[fact.topic]][1]
-    words = rng.choice(TEMPLATES).format(
-        ent=ENTITIES[fact.ent],
-        act=rng.choice(actions[fact.act]),
-        thing=THINGS[fact.thing],
-        adj=rng.choice(JUDGEMENTS[fact.judgement]),
-    )
-    parts = [words, rng.choice(FILLERS)]
+    template = rng.choice(TEMPLATES)
+    act = rng.choice(actions[fact.act])
+    adj = rng.choice(JUDGEMENTS[fact.judgement])
+    if fact.negated:
+        adj = f"{rng.choice(NEGATIONS)} {adj}"
+    words = template.format(ent=ENTITIES[fact.ent], act=act, thing=THINGS[fact.thing], adj=adj)
+    parts = [words]
+    distracted = distractor > 0 and rng.random() < distractor
+    if distracted:
+        # first, who did what to which thing of another topic: two words of that topic
+        topic = _other(rng, fact.topic, len(TOPICS))
+        things, other_actions = TOPICS[TOPIC_NAMES[topic]]
+        clause = rng.choice(DISTRACTORS).format(
+            ent=rng.choice(ENTITIES),
+            act=rng.choice(rng.choice(other_actions)),
+            thing=rng.choice(things),
+        )
+        parts.insert(0, clause)
+    parts.append(rng.choice(FILLERS))
     if rng.random() < CUE_PROBABILITY:
         parts.append(rng.choice(POSITIVE_CUES if fact.positive else NEGATIVE_CUES))
-    return " ".join(p for p in parts if p)
+    return " ".join(p for p in parts if p), distracted
+
+
+def _stated(rng: random.Random, label: int, num_labels: int) -> int:
+    """The label the text states: ``label``, or with ``LABEL_NOISE`` another one (the row keeps
+    ``label``, so labels stay balanced)."""
+    if rng.random() < LABEL_NOISE:
+        return _other(rng, label, num_labels)
+    return label
 
 
 def _balanced_labels(rng: random.Random, n: int, num_labels: int) -> list[int]:
@@ -199,17 +264,19 @@ def _balanced_labels(rng: random.Random, n: int, num_labels: int) -> list[int]:
 
 
 def _sentiment(rng: random.Random, label: int) -> dict:
-    return {"sentence1": realise(rng, _random_fact(rng, positive=bool(label))), "label": label}
+    fact = _task_fact(rng, positive=bool(_stated(rng, label, 2)))
+    return {"sentence1": realise(rng, fact), "label": label}
 
 
 def _topic(rng: random.Random, label: int) -> dict:
-    return {"sentence1": realise(rng, _random_fact(rng, topic=label)), "label": label}
+    fact = _task_fact(rng, topic=_stated(rng, label, len(TOPICS)))
+    return {"sentence1": realise(rng, fact, DISTRACTOR_PROBABILITY), "label": label}
 
 
 def _paraphrase(rng: random.Random, label: int) -> dict:
     fact = _random_fact(rng)
     other = fact
-    if not label:
+    if not _stated(rng, label, 2):
         # any non-empty set of parts changes, so about a quarter of the negatives keep topic and
         # polarity and differ only in who, what exactly or which action: near misses
         changed = []
@@ -217,7 +284,11 @@ def _paraphrase(rng: random.Random, label: int) -> dict:
             changed = [slot for slot in SLOTS if rng.random() < 0.5]
         for slot in changed:
             other = _change_slot(rng, other, slot)
-    return {"sentence1": realise(rng, fact), "sentence2": realise(rng, other), "label": label}
+    return {
+        "sentence1": realise(rng, fact),
+        "sentence2": realise(rng, other),
+        "label": label,
+    }
 
 
 def _similarity(rng: random.Random, label: int) -> dict:
@@ -232,6 +303,7 @@ def _similarity(rng: random.Random, label: int) -> dict:
         for slot, weight in SIMILARITY_WEIGHTS.items()
         if fact.meaning(slot) == other.meaning(slot)
     )
+    score = min(5.0, max(0.0, score + rng.gauss(0.0, SIMILARITY_NOISE)))
     return {
         "sentence1": realise(rng, fact),
         "sentence2": realise(rng, other),
@@ -248,14 +320,24 @@ _MAKERS = {
 
 
 def generate(
-    task: str, seed: int, n_train: int | None = None, n_test: int | None = None
+    task: str,
+    seed: int,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    version: int = VERSION,
 ) -> dict[str, list[dict]]:
     """The task's "official" train and validation splits: raw rows {sentence1, [sentence2], label}.
 
     Sizes default to the registry's; the same (task, seed, sizes) always gives the same rows.
+    ``version`` is the generator a data spec asks for; only this one exists.
     """
     if task not in _MAKERS:
         raise KeyError(f"{task!r} is not a synthetic task; known: {', '.join(_MAKERS)}")
+    if version != VERSION:
+        raise ValueError(
+            f"synthetic data version {version} was asked for; this code generates version "
+            f"{VERSION} (its rows differ): plan the sweep again with this code"
+        )
     spec = get_task(task)
     n_train = spec.train_size if n_train is None else n_train
     n_test = spec.test_size if n_test is None else n_test
@@ -274,8 +356,9 @@ def pretraining_examples(seed: int, n: int, pair_fraction: float = 0.5) -> list[
 
     Rows {"sentence1", "sentence2" (or None), "factors1", "factors2" (or None)}, factors being
     {"topic": 0-3, "polarity": 0/1}: what a pretrained language model would already know about a
-    sentence (real RoBERTa knows topics and sentiment words before any fine-tuning). The facts are
-    drawn independently of every task's splits.
+    sentence (real RoBERTa knows topics and sentiment words before any fine-tuning). Plain text:
+    no negation, nothing about another topic in passing; those are for the tasks to teach. The
+    facts are drawn independently of every task's splits.
     """
     rng = random.Random(f"pretraining:{seed}")
     rows = []
@@ -296,18 +379,15 @@ def pretraining_examples(seed: int, n: int, pair_fraction: float = 0.5) -> list[
     return rows
 
 
-def corpus(seed: int = 0, n_per_task: int = 400) -> list[str]:
-    """Sentences of every synthetic task: the text a tokenizer for this world is trained on."""
+def corpus(seed: int = 0, n: int = 1600) -> list[str]:
+    """Sentences of the world (its pretraining text): what a tokenizer for it is trained on."""
     lines = []
-    for task in benchmark_tasks("synthetic"):
-        for row in generate(task, seed, n_per_task, 0)["train"]:
-            lines.append(row["sentence1"])
-            if "sentence2" in row:
-                lines.append(row["sentence2"])
+    for row in pretraining_examples(seed, n):
+        lines += [t for t in (row["sentence1"], row["sentence2"]) if t]
     # every word of the world once, so rare words are in the vocabulary whatever was sampled
     actions = [w for _, pairs in TOPICS.values() for pair in pairs for w in pair]
     words = [*ENTITIES, *THINGS, *actions, *(w for pair in JUDGEMENTS for w in pair)]
-    texts = TEMPLATES + FILLERS + POSITIVE_CUES + NEGATIVE_CUES
+    texts = TEMPLATES + FILLERS + POSITIVE_CUES + NEGATIVE_CUES + NEGATIONS + DISTRACTORS
     words += [w for t in texts for w in t.replace("{", " ").split() if "}" not in w]
     lines.append(" ".join(words))
     return lines
