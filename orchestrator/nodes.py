@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import HParams, identity_hparams
 from orchestrator.contract.methods import METHODS, Kind
-from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef
+from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef, node_label
 from orchestrator.cost_model import node_cost
 from orchestrator.data_identity import data_identity, resolve_data
 from orchestrator.hpsearch.spec import SearchSpec, group_id
@@ -56,8 +56,15 @@ class Node:
 
     @property
     def label(self) -> str:
-        """A short human name: method, task or benchmark, seed."""
-        return f"{self.method}/{self.task or self.benchmark}/s{self.seed}"
+        """A short human name (see ``node_label``)."""
+        return node_label(
+            self.method,
+            self.task or self.benchmark,
+            self.seed,
+            self.tasks,
+            self.hparams.get("k"),
+            self.hparams.get("probe_omegas"),
+        )
 
     def spec(self, hparams: dict | None = None) -> NodeSpec:
         """The node as a trainer receives it; ``hparams``: the values it trains with (a search's

@@ -163,6 +163,7 @@ def outcome(tmp_path_factory):
         "plan_cli": run_cli("plan", str(sweep), "--simulate", "--store", str(store)),
         "status_cli": run_cli("status", str(res / "damage")),
         "table_cli": run_cli("table", str(res / "damage")),
+        "plot_cli": run_cli("plot", str(res / "damage"), "--out", str(work / "damage.png")),
         "verify_before": run_cli("verify", "--store", str(store), "--results", str(res), "--json"),
     }
     out["rerun"] = run_cli(*simulated_run_args(sweep, work, "40"), timeout=600)
@@ -173,13 +174,13 @@ def outcome(tmp_path_factory):
     return out
 
 
-def test_plan_status_and_table_read_the_damage_without_a_traceback(outcome):
+def test_plan_status_table_and_plot_read_the_damage_without_a_traceback(outcome):
     p = outcome["plan_cli"]
     assert p.returncode == 0, p.stderr[-2000:]
     # a quick look checks sizes, not digests: the corrupted source still looks committed
     cached = len(outcome["plan"].nodes) - len(ENTRY_CASES) + 1
     assert f"{cached} cached" in p.stdout, "damaged entries are not cached"
-    for name in ("status_cli", "table_cli"):
+    for name in ("status_cli", "table_cli", "plot_cli"):
         r = outcome[name]
         assert r.returncode == 0, r.stderr[-2000:]
         assert "Traceback" not in r.stderr
@@ -187,6 +188,7 @@ def test_plan_status_and_table_read_the_damage_without_a_traceback(outcome):
             node_id = outcome["by_label"][ROW_CASES[case]].id
             assert r.stderr.count(f"{node_id}.parquet") == 1, "one warning naming the file"
     assert "nodes" in outcome["status_cli"].stdout
+    assert (outcome["work"] / "damage.png").stat().st_size > 10_000, "a figure of the rest"
 
 
 def test_verify_names_every_damaged_entry_and_row_file_and_exits_1(outcome):

@@ -5,12 +5,16 @@ lines and garbles their bytes; ``plan`` runs in process (``orchestrator.__main__
 exception fails the test. Each example must finish within the deadline (a hang guard, far above
 the tenth of a second a plan takes), and a plan that succeeds has as many nodes as the plan-size
 guard counts.
+
+The examples are derived from the test's name, so CI sees the same ones on every run; set
+``SWEEP_FUZZ_EXPLORE=1`` to draw fresh ones (and ``SWEEP_FUZZ_EXAMPLES`` for how many).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -169,8 +173,10 @@ def check_outcome(rc: int, out: str, err: str, path: Path) -> None:
     assert all(line.strip() for line in body), err
 
 
+EXPLORE = os.environ.get("SWEEP_FUZZ_EXPLORE") == "1"
 FUZZ = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("SWEEP_FUZZ_EXAMPLES", "60")),
+    derandomize=not EXPLORE,
     deadline=timedelta(seconds=30),
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -198,7 +204,7 @@ def test_a_doubled_key_is_named_with_both_lines(folder, mutation):
     assert re.search(pattern, err), err
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=int(os.environ.get("SWEEP_FUZZ_EXAMPLES", "80")))
 @given(garbled())
 def test_garbled_bytes_are_planned_or_reported(folder, mutation):
     _, data = mutation
