@@ -54,6 +54,20 @@ def test_each_sweep_says_what_it_runs_and_how_and_is_in_the_readme(name):
     assert f"sweeps/{name}.yaml" in (ROOT / "README.md").read_text()
 
 
+@pytest.mark.parametrize("name", ["probing_synthetic", "fewshot_simulated"])
+def test_the_readmes_figures_are_drawn_by_their_sweeps(name):
+    sweep = ROOT / "docs" / "figures" / f"{name}.yaml"
+    header = sweep.read_text().split("\nsweep:")[0]
+    assert f"python -m orchestrator run docs/figures/{name}.yaml" in header
+    assert f"--out docs/figures/{name}.png" in header
+    kinds = _by_kind(plan_sweep(load_spec(sweep)))
+    assert kinds.get("probe" if name.startswith("probing") else "transfer", 0) > 0
+    readme = (ROOT / "README.md").read_text()
+    assert f"](docs/figures/{name}.png)" in readme
+    picture = _picture(ROOT / "docs" / "figures" / f"{name}.png")
+    assert picture.shape[0] > 200 and _ink(picture) > 0.02
+
+
 def test_single_source_probing_is_the_papers_grid():
     plan = _plan("probing")
     probes = [n for n in plan.nodes if n.kind == Kind.PROBE]
