@@ -206,7 +206,8 @@ class DagSearcher(Searcher):
             self._set(node_id, PRUNED)
             self._tell_sample(node_id, pruned=True)
             return
-        if not error and self.is_committed(node_id):
+        # the ledger: a committed node is done, whatever failed after
+        if self.is_committed(node_id):
             self._set(node_id, DONE)
         else:
             self._fail(node_id)

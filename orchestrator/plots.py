@@ -255,6 +255,9 @@ def plot(
     method: str = HEADLINE,
 ) -> str:
     """Draw one figure kind to ``out`` (.png, .pdf or .svg); returns the path."""
+    if kind in ("overview", "grid") and not build_table(df, benchmark=benchmark).methods:
+        where = f" of {benchmark}" if benchmark else ""
+        raise ValueError(f"no finished results{where} to draw in these results")
     plt = _pyplot()
     if kind == "overview":
         fig, axes = plt.subplots(1, 2, figsize=(15, 5.5), gridspec_kw={"width_ratios": [1, 1.3]})
