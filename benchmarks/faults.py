@@ -9,10 +9,22 @@ Scenarios:
 - driver_kill: the driver is SIGKILLed mid-run and the same command is run again.
 - trial_failure: one node fails every try; it is retried, marked failed, its dependents blocked,
   and the rest of the sweep completes; the exit status says so.
-- concurrent_sweeps: two sweeps sharing stage-one adapters run at once on one store.
+- concurrent_sweeps: two sweeps sharing stage-one adapters run at once on one store, each with
+  the embedded default (no ``--address``): each starts its own private Ray instance.
+- corruption: while the sweep runs, committed entries are damaged (a truncated marker, an emptied
+  payload file, a deleted attempt folder) and their row files emptied or truncated; the run ends,
+  then the same command runs again and repairs them.
 
 Figures per scenario and in total: nodes planned, workers killed, driver kills, trials retried,
-nodes completed, nodes lost (must be 0), nodes trained to completion more than once (must be 0).
+nodes completed, nodes lost (must be 0), nodes trained to completion more than once (must be 0),
+nodes repaired.
+
+A node trained twice and a repaired node both have two training notes
+(``<results>/<sweep>/trainings/``); what tells them apart is the store's quarantine
+(``<store>/.quarantine/<node>/``): a damaged entry moved aside there is a training lost to the
+damage, so a node with k entries moved aside may train 1 + k times. A node counts as trained twice
+when it trained more often than that, and as repaired when it had an entry moved aside and now
+has a valid one.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from orchestrator import results  # noqa: E402
 from orchestrator.local_cluster import LocalCluster, cluster_env  # noqa: E402
 from orchestrator.plan import plan_sweep  # noqa: E402
-from orchestrator.store import open_store  # noqa: E402
+from orchestrator.store import MARKER, open_store  # noqa: E402
 from orchestrator.sweep.spec import load_spec  # noqa: E402
 
 SWEEP_A = ROOT / "tests" / "sweeps" / "tiny_sim.yaml"
@@ -79,11 +92,13 @@ def outcome(work: Path, sweeps: list[Path]) -> dict:
     for s in sweeps:
         name = load_spec(s).name
         trained.update(t["node_id"] for t in results.trainings(str(work / "results" / name)))
+    moved_aside = Counter(q["node_id"] for q in store.quarantined())
     return {
         "nodes_planned": len(planned),
         "nodes_completed": len(planned & committed),
         "nodes_lost": len(planned - committed),
-        "nodes_trained_twice": sum(1 for c in trained.values() if c > 1),
+        "nodes_trained_twice": sum(1 for i, c in trained.items() if c > 1 + moved_aside[i]),
+        "nodes_repaired": len({i for i in moved_aside if i in committed}),
     }
 
 
@@ -198,11 +213,16 @@ def trial_failure(work: Path) -> dict:
 
 
 def concurrent_sweeps(work: Path) -> dict:
-    """Two sweeps sharing stage-one adapters run at the same time on one store."""
-    env = cluster_env()
+    """Two sweeps sharing stage-one adapters run at the same time on one store, both with the
+    embedded default: neither joins the other's private Ray instance."""
+    # A Ray temp folder of their own, so neither joins a `ray start` cluster of this machine's
+    # other users; both runs share it, as two runs of one user do.
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    env = {k: v for k, v in cluster_env().items() if k != "RAY_ADDRESS"}
+    env["RAY_TMPDIR"] = ray_tmp
     procs = [
         subprocess.Popen(
-            run_cmd(s, work, 2, "--address", "local", "--num-cpus", "2"),
+            run_cmd(s, work, 2, "--num-cpus", "2"),
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -212,6 +232,8 @@ def concurrent_sweeps(work: Path) -> dict:
         for s in (SWEEP_A, SWEEP_B)
     ]
     outs = [p.communicate(timeout=600)[0] for p in procs]
+    sessions = len(list((Path(ray_tmp) / "ray").glob("session_2*")))
+    shutil.rmtree(ray_tmp, ignore_errors=True)
     figures = outcome(work, [SWEEP_A, SWEEP_B])
     shared = {n.id for n in plan_sweep(load_spec(SWEEP_A), simulate=True).nodes} & {
         n.id for n in plan_sweep(load_spec(SWEEP_B), simulate=True).nodes
@@ -223,6 +245,81 @@ def concurrent_sweeps(work: Path) -> dict:
         "trials_retried": sum(retried_from(o) for o in outs),
         "exit_status": max(p.returncode for p in procs),
         "nodes_shared": len(shared),
+        "ray_instances": sessions,
+        "log_tail": "\n".join(o[-1500:] for o in outs),
+    }
+
+
+def _damage_entry(store_dir: Path, node_id: str, kind: str) -> None:
+    entry = store_dir / node_id
+    attempt = entry / "attempts" / json.loads((entry / MARKER).read_text())["attempt"]
+    if kind == "truncated marker":
+        (entry / MARKER).write_bytes((entry / MARKER).read_bytes()[:25])
+    elif kind == "emptied payload file":
+        (attempt / "rows.json").write_bytes(b"")
+    else:  # deleted attempt folder
+        shutil.rmtree(attempt)
+
+
+def corruption(work: Path) -> dict:
+    """Damage committed entries and their row files while the sweep runs; the run ends, the same
+    command runs again and repairs them."""
+    env = cluster_env()
+    plan = plan_sweep(load_spec(SWEEP_A), simulate=True)
+    needed = {d for n in plan.nodes for d in n.deps}
+    leaves = [n.id for n in plan.nodes if n.id not in needed]  # nothing in flight reads them
+    kinds = ["truncated marker", "emptied payload file", "deleted attempt folder"]
+    proc = subprocess.Popen(
+        run_cmd(SWEEP_A, work, 3, "--address", "local", "--num-cpus", "2"),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    store_dir, trials = work / "store", work / "results" / "tiny_sim" / "trials"
+    damaged: dict[str, str] = {}
+    rows_damaged = 0
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and len(damaged) < len(kinds):
+        store = open_store(str(store_dir))
+        for node_id in leaves:
+            row_file = trials / f"{node_id}.parquet"
+            if node_id in damaged or not store.is_committed(node_id) or not row_file.exists():
+                continue
+            kind = kinds[len(damaged)]
+            _damage_entry(store_dir, node_id, kind)
+            data = row_file.read_bytes()
+            row_file.write_bytes(b"" if len(damaged) % 2 == 0 else data[: len(data) // 2])
+            damaged[node_id], rows_damaged = kind, rows_damaged + 1
+            break
+        time.sleep(0.2)
+    damaged_while_running = proc.poll() is None
+    first_out, _ = proc.communicate(timeout=600)
+    again = subprocess.run(
+        run_cmd(SWEEP_A, work, 8, "--address", "local", "--num-cpus", "2"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    figures = outcome(work, [SWEEP_A])
+    df = results.load(str(work / "results" / "tiny_sim"))
+    return {
+        **figures,
+        "workers_killed": 0,
+        "driver_kills": 0,
+        "trials_retried": retried_from(first_out) + retried_from(again.stdout),
+        "exit_status": max(proc.returncode, again.returncode),
+        "entries_damaged": len(damaged),
+        "row_files_damaged": rows_damaged,
+        "damaged_while_running": damaged_while_running,
+        "damage": sorted(damaged.values()),
+        "rows_done_after_rerun": int((df.status == "done").sum()),
+        "rows_not_done_after_rerun": int((df.status != "done").sum()),
+        "first_run_warned": first_out.count("warning: skipping"),
+        "log_tail": first_out[-1500:] + again.stderr[-1500:],
     }
 
 
@@ -231,6 +328,7 @@ SCENARIOS = {
     "driver_kill": driver_kill,
     "trial_failure": trial_failure,
     "concurrent_sweeps": concurrent_sweeps,
+    "corruption": corruption,
 }
 TOTALS = (
     "nodes_planned",
@@ -240,6 +338,7 @@ TOTALS = (
     "nodes_completed",
     "nodes_lost",
     "nodes_trained_twice",
+    "nodes_repaired",
 )
 
 

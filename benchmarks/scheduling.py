@@ -46,8 +46,8 @@ GOAL_MAKESPAN_RATIO = 1.2
 GOAL_OVERHEAD_S = 2.0
 
 
-def start_overheads(nodes: dict, rows: dict, slots: int, run_start: float) -> dict[str, float]:
-    """Seconds from each node's earliest possible start (sources done, a slot free) to its start.
+def ready_times(nodes: dict, rows: dict, slots: int, run_start: float) -> dict[str, float]:
+    """Each node's earliest possible start (sources done, a slot free), in seconds.
 
     ``rows`` maps node id -> (started_at, finished_at) in seconds. Nodes are taken in start order
     and each gets the slot that freed first, so queueing for a slot is not counted as overhead.
@@ -59,41 +59,78 @@ def start_overheads(nodes: dict, rows: dict, slots: int, run_start: float) -> di
         started, finished = rows[node_id]
         slot_free = heapq.heappop(free)
         deps_done = max((rows[d][1] for d in nodes[node_id].deps if d in rows), default=run_start)
-        out[node_id] = started - max(slot_free, deps_done, run_start)
+        out[node_id] = max(slot_free, deps_done, run_start)
         heapq.heappush(free, finished)
     return out
 
 
-ARMS = ("fresh", "reused")  # fresh: a new trial process per trial (baseline); reused: the default
+def start_overheads(nodes: dict, rows: dict, slots: int, run_start: float) -> dict[str, float]:
+    """Seconds from each node's earliest possible start to its start (``ready_times``)."""
+    ready = ready_times(nodes, rows, slots, run_start)
+    return {i: rows[i][0] - ready[i] for i in rows}
 
 
-def measure_arm(spec, plan, slots: int, speed: float, work: Path, reuse: bool) -> dict:
-    """Run the simulated sweep once on a fresh local Ray instance; its figures."""
+def start_breakdown(ready: dict, rows: dict, process_start: dict) -> dict[str, list[float]]:
+    """Where a trial's start-up goes: from its earliest possible start to the start of the
+    process it runs in (Tune's scheduling, the placement group, the raylet starting a worker),
+    and from then to the trial's start (the worker's imports, the trainable's set-up). A reused
+    process started before the node was ready: all its wait counts as the second part."""
+    to_process, in_process = [], []
+    for i, (started, _) in rows.items():
+        p = process_start.get(i)
+        if p is None:
+            continue
+        spawned = min(max(p, ready[i]), started)
+        to_process.append(spawned - ready[i])
+        in_process.append(started - spawned)
+    return {"until_process_start": to_process, "process_to_trial_start": in_process}
+
+
+# fresh: a new trial process per trial (baseline); reused: the default on a local instance;
+# cluster: a loopback two-node cluster, where the runner starts a process per trial
+ARMS = ("fresh", "reused", "cluster")
+DEFAULT_ARMS = ("fresh", "reused")
+
+
+def measure_arm(spec, plan, slots: int, speed: float, work: Path, arm: str) -> dict:
+    """Run the simulated sweep once on a fresh local Ray instance, or a fresh loopback cluster
+    for the ``cluster`` arm; its figures."""
+    import contextlib
+
     import ray
 
     from orchestrator import results
+    from orchestrator.local_cluster import CLUSTER_ENV, LocalCluster
     from orchestrator.runner import run_sweep
 
-    ray.init(
-        address="local",  # a fresh instance, never a cluster some other process started
-        num_cpus=slots,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="WARNING",
-    )
-    run_start = time.time()
-    try:
-        summary = run_sweep(
-            spec,
-            results=str(work / "results"),
-            store_uri=str(work / "store"),
-            simulate=True,
-            speed=speed,
-            reuse_actors=reuse,
-        )
-    finally:
-        run_end = time.time()
-        ray.shutdown()
+    with contextlib.ExitStack() as stack:
+        address = None
+        if arm == "cluster":
+            os.environ.update(CLUSTER_ENV)
+            cluster = stack.enter_context(LocalCluster(workers=2, cpus_per_worker=slots // 2))
+            address = cluster.address
+        else:
+            ray.init(
+                address="local",  # a fresh instance, never a cluster some other process started
+                num_cpus=slots,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level="WARNING",
+            )
+        run_start = time.time()
+        try:
+            summary = run_sweep(
+                spec,
+                results=str(work / "results"),
+                store_uri=str(work / "store"),
+                address=address,
+                simulate=True,
+                speed=speed,
+                reuse_actors={"fresh": False, "reused": True}.get(arm),
+            )
+        finally:
+            run_end = time.time()
+            ray.shutdown()
 
     nodes = plan.by_id()
     df = results.load(str(work / "results" / spec.name))
@@ -105,8 +142,14 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, reuse: bool) -
     measured = max(f for _, f in rows.values()) - min(s for s, _ in rows.values())
     overhead = start_overheads(nodes, rows, slots, run_start)
     in_trial = [f - s - nodes[i].cost for i, (s, f) in rows.items()]
+    process_start = {
+        t["node_id"]: t["process_started_at"]
+        for t in results.trainings(str(work / "results" / spec.name))
+        if t.get("process_started_at")
+    }
+    parts = start_breakdown(ready_times(nodes, rows, slots, run_start), rows, process_start)
     return {
-        "reuse_actors": reuse,
+        "reuse_actors": arm == "reused",
         "nodes_done": len(rows),
         "run_ok": bool(summary.ok),
         "measured_makespan_s": measured,
@@ -116,8 +159,26 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, reuse: bool) -
         "overhead_p90_s": statistics.quantiles(overhead.values(), n=10)[-1],
         "overhead_max_s": max(overhead.values()),
         "in_trial_overhead_median_s": statistics.median(in_trial),
+        **{f"overhead_{k}_median_s": statistics.median(v) if v else None for k, v in parts.items()},
         "work": str(work),
     }
+
+
+def arm_in_child(argv: list[str], arm: str, work: Path) -> dict:
+    """One arm's figures, measured by this script in a process of its own: Ray Tune registers the
+    trainable once per process, and a later Ray session of the same process (a cluster after a
+    local instance) does not find it."""
+    import subprocess
+
+    child = subprocess.run(
+        [sys.executable, __file__, *argv, "--arms", arm, "--work", str(work), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    sys.stderr.write(child.stderr[-3000:])
+    if child.returncode not in (0, 1) or not child.stdout.strip():
+        raise RuntimeError(f"the {arm} arm failed (exit status {child.returncode})")
+    return json.loads(child.stdout)["arms"][arm]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,9 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", default=None, help="results and store folder (default: temp)")
     parser.add_argument(
         "--arms",
-        default=",".join(ARMS),
-        help="comma-separated: 'reused' (the runner's default: Tune reuses a finished trial's "
-        "process) and 'fresh' (a new process per trial, the baseline)",
+        default=",".join(DEFAULT_ARMS),
+        help="comma-separated: 'reused' (the runner's default on a local instance: Tune reuses "
+        "a finished trial's process), 'fresh' (a new process per trial, the baseline) and "
+        "'cluster' (a loopback cluster of two workers of --slots / 2 CPUs, a process per trial)",
     )
     args = parser.parse_args(argv)
     arms = [a for a in args.arms.split(",") if a]
@@ -153,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work or tempfile.mkdtemp(prefix="scheduling-bench-"))
     figures = {}
     for arm in arms:
-        f = measure_arm(spec, plan, args.slots, args.speed, work / arm, reuse=arm == "reused")
+        if len(arms) == 1:
+            f = measure_arm(spec, plan, args.slots, args.speed, work / arm, arm)
+        else:
+            f = arm_in_child(argv if argv is not None else sys.argv[1:], arm, work)
         f["makespan_ratio"] = f["measured_makespan_s"] / estimate_s
         figures[arm] = f
     ours = figures[arms[-1]]
@@ -175,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         "overhead_met": bool(ours["overhead_median_s"] < GOAL_OVERHEAD_S),
         "arms": figures,
     }
-    if len(figures) == len(ARMS):
+    if {"fresh", "reused"} <= set(figures):
         out["makespan_fresh_over_reused"] = (
             figures["fresh"]["measured_makespan_s"] / figures["reused"]["measured_makespan_s"]
         )
@@ -190,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  {arm:>6}: makespan {f['measured_makespan_s']:.1f} s = {f['makespan_ratio']:.2f}x "
             f"the estimate; start overhead median {f['overhead_median_s']:.2f} s, "
             f"p90 {f['overhead_p90_s']:.2f} s; in-trial overhead median "
-            f"{f['in_trial_overhead_median_s']:.2f} s; {f['nodes_done']} nodes done"
+            f"{f['in_trial_overhead_median_s']:.2f} s; {f['nodes_done']} nodes done; start-up "
+            f"median until the process starts {f['overhead_until_process_start_median_s']:.2f} s, "
+            f"process start to trial start {f['overhead_process_to_trial_start_median_s']:.2f} s"
         )
     lines.append(
         f"  goals ({arms[-1]}): makespan <= {GOAL_MAKESPAN_RATIO}x: "

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.commands import data, params, plan, plot, report, run, status, table
-from orchestrator.sweep.spec import SpecError
+from orchestrator.commands import data, params, plan, plot, report, run, status, table, verify
+from orchestrator.problems import InputError
 
 VERBS = {"plan": plan, "run": run, "status": status, "params": params, "table": table, "plot": plot}
 VERBS["data"] = data  # data check: the splits a sweep trains on
-VERBS["report"] = report
+VERBS["verify"] = verify  # after a disk or bucket incident: every entry and row file
+VERBS["report"] = report  # one self-contained page of a results folder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,10 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return VERBS[args.verb].main(args)
-    except SpecError as e:
-        print(f"error: {e.path} has {len(e.problems)} problem(s):", file=sys.stderr)
-        for p in e.problems:
-            print(f"  {e.path}: {p}", file=sys.stderr)
+    except InputError as e:  # bad input, every problem of it (orchestrator.problems)
+        lines = e.lines()
+        if len(lines) == 1:
+            print(f"error: {lines[0]}", file=sys.stderr)
+        else:
+            print(e.headline(), file=sys.stderr)
+            for line in lines:
+                print(f"  {line}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into head and the like
         return 0

@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import HParams, identity_hparams
 from orchestrator.contract.methods import METHODS, Kind
-from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef
+from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef, node_label
 from orchestrator.cost_model import node_cost
 from orchestrator.data_identity import data_identity, resolve_data
-from orchestrator.hpsearch.spec import group_id
+from orchestrator.hpsearch.spec import SearchSpec, group_id
 from orchestrator.sweep.spec import SweepSpec
 from trainables import backbone_ref
 from trainables.tasks.registry import get_task
@@ -56,8 +56,15 @@ class Node:
 
     @property
     def label(self) -> str:
-        """A short human name: method, task or benchmark, seed."""
-        return f"{self.method}/{self.task or self.benchmark}/s{self.seed}"
+        """A short human name (see ``node_label``)."""
+        return node_label(
+            self.method,
+            self.task or self.benchmark,
+            self.seed,
+            self.tasks,
+            self.hparams.get("k"),
+            self.hparams.get("probe_omegas"),
+        )
 
     def spec(self, hparams: dict | None = None) -> NodeSpec:
         """The node as a trainer receives it; ``hparams``: the values it trains with (a search's
@@ -178,36 +185,11 @@ class NodeFactory:
         """
         spec = self.spec
         kind = METHODS[method].kind
-        resolved = spec.hparams(method, benchmark, task) if hparams is None else hparams
-        costed = resolved
-        if search:
-            # searched values are chosen at run time; the search's definition stands in for them
-            resolved = {k: (None if k in search["keys"] else v) for k, v in resolved.items()}
-        data = {t: resolve_data(t, self._data_of(benchmark, t)) for t in tasks}
-        if task is not None and task not in data:  # a probe scores a task none of its sources has
-            data[task] = resolve_data(task, self._data_of(benchmark, task))
-        identity = {
-            "kind": kind.value,
-            "method": method,
-            # A stage-one node is the same run whichever benchmark lists its task (SuperGLUE's RTE
-            # is GLUE's), so the benchmark enters the identity only through multi-task nodes' tasks.
-            "task": task,
-            "tasks": tasks if kind != Kind.STL else None,
-            "seed": seed,
-            "backbone": self.backbone_identity,
-            "hparams": identity_hparams(resolved),
-            "data": {t: data_identity(d, t, limits_train(resolved)) for t, d in data.items()},
-            "deps": deps,
-            "simulated": self.simulated,
-        }
-        selection = selection_identity(resolved, [task] if task else tasks)
-        if selection:
-            identity["selection"] = selection
+        resolved, costed, data = self.resolve(method, benchmark, task, tasks, search, hparams)
+        identity = self.identity(method, task, tasks, seed, resolved, data, deps, search)
         label = task or benchmark
-        if search:
-            identity["search"] = {k: v for k, v in search.items() if k != "spec"}
-            if search["role"] == "sample":
-                label = f"{label}-search{search['index']}"
+        if search and search["role"] == "sample":
+            label = f"{label}-search{search['index']}"
         return Node(
             id=node_id(method, label, seed, identity),
             kind=kind,
@@ -227,46 +209,71 @@ class NodeFactory:
             search=search,
         )
 
-    def _data_of(self, benchmark: str, task: str) -> dict:
-        """``task``'s data spec: of ``benchmark`` if it lists the task, else of the sweep's first
-        benchmark that does (a probe's source may belong to another benchmark)."""
-        if benchmark in self.spec.benchmarks and task in self.spec.benchmarks[benchmark].data:
-            return self.spec.benchmarks[benchmark].data[task]
-        return self.spec.benchmarks[self.spec.benchmark_of(task)].data[task]
-
-    def stage_one_node(
-        self, task: str, seed: int, overrides: dict, benchmark: str | None = None
-    ) -> Node:
-        """The source method's full-data node of ``task``: the paper's stage-one hyperparameters
-        and ``overrides``, not the sweep's ``training`` (which is for the sweep's own runs), so it
-        is the same node, with the same id, as a full sweep's."""
-        spec = self.spec
-        resolved = hp.defaults()
-        resolved.update(METHODS[spec.source_method].defaults)
-        resolved.update(overrides)
-        if resolved["max_length"] is None:
-            resolved["max_length"] = get_task(task).max_length
-        bench = benchmark or spec.benchmark_of(task)
-        return self.node(spec.source_method, bench, task, [task], seed, [], hparams=resolved)
-
-    def with_search(
+    def resolve(
         self,
         method: str,
         benchmark: str,
         task: str | None,
         tasks: list[str],
-        seed: int,
-        deps: list[str],
-    ) -> list[Node]:
-        """The node of (method, task, seed), preceded by its search's sample nodes if it has one.
+        search: dict | None = None,
+        hparams: dict | None = None,
+    ) -> tuple[dict, dict, dict]:
+        """(hyperparameters as planned, as costed, data per task) of a node."""
+        resolved = self.spec.hparams(method, benchmark, task) if hparams is None else hparams
+        costed = resolved
+        if search:
+            # searched values are chosen at run time; the search's definition stands in for them
+            resolved = {k: (None if k in search["keys"] else v) for k, v in resolved.items()}
+        data = {t: resolve_data(t, self._data_of(benchmark, t)) for t in tasks}
+        if task is not None and task not in data:  # a probe scores a task none of its sources has
+            data[task] = resolve_data(task, self._data_of(benchmark, task))
+        return resolved, costed, data
 
-        The last node returned is the seed node; with a search it depends on every sample.
-        """
-        spec = self.spec
-        search = spec.search_for(method, benchmark, task)
-        if search is None:
-            return [self.node(method, benchmark, task, tasks, seed, deps)]
-        base = spec.hparams(method, benchmark, task)
+    def identity(
+        self,
+        method: str,
+        task: str | None,
+        tasks: list[str],
+        seed: int | None,
+        resolved: dict,
+        data: dict,
+        deps: list[str],
+        search: dict | None = None,
+    ) -> dict:
+        """Everything that determines a node's output: what its id hashes."""
+        kind = METHODS[method].kind
+        identity = {
+            "kind": kind.value,
+            "method": method,
+            # A stage-one node is the same run whichever benchmark lists its task (SuperGLUE's RTE
+            # is GLUE's), so the benchmark enters the identity only through multi-task nodes' tasks.
+            "task": task,
+            "tasks": tasks if kind != Kind.STL else None,
+            "seed": seed,
+            "backbone": self.backbone_identity,
+            "hparams": identity_hparams(resolved),
+            "data": {t: data_identity(d, t, limits_train(resolved)) for t, d in data.items()},
+            "deps": deps,
+            "simulated": self.simulated,
+        }
+        selection = selection_identity(resolved, [task] if task else tasks)
+        if selection:
+            identity["selection"] = selection
+        if search:
+            identity["search"] = {k: v for k, v in search.items() if k != "spec"}
+        return identity
+
+    def search_group(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        deps: list[str],
+        search: SearchSpec,
+    ) -> dict:
+        """The group of a search: its id (a hash of what defines it), spec and searched keys."""
+        base = self.spec.hparams(method, benchmark, task)
         keys = sorted(search.space)
         gid = group_id(
             {
@@ -287,7 +294,53 @@ class NodeFactory:
                 "simulated": self.simulated,
             }
         )
-        info = {"group": gid, "spec": search.to_dict(), "keys": keys}
+        return {"group": gid, "spec": search.to_dict(), "keys": keys}
+
+    def _data_of(self, benchmark: str, task: str) -> dict:
+        """``task``'s data spec: of ``benchmark`` if it lists the task, else of the sweep's first
+        benchmark that does (a probe's source may belong to another benchmark)."""
+        if benchmark in self.spec.benchmarks and task in self.spec.benchmarks[benchmark].data:
+            return self.spec.benchmarks[benchmark].data[task]
+        return self.spec.benchmarks[self.spec.benchmark_of(task)].data[task]
+
+    def stage_one_node(
+        self, task: str, seed: int, overrides: dict, benchmark: str | None = None
+    ) -> Node:
+        """The source method's full-data node of ``task``: the paper's stage-one hyperparameters
+        and ``overrides``, not the sweep's ``training`` (which is for the sweep's own runs), so it
+        is the same node, with the same id, as a full sweep's."""
+        spec = self.spec
+        resolved = self.stage_one_hparams(task, overrides)
+        bench = benchmark or spec.benchmark_of(task)
+        return self.node(spec.source_method, bench, task, [task], seed, [], hparams=resolved)
+
+    def stage_one_hparams(self, task: str, overrides: dict) -> dict:
+        """The hyperparameters of ``stage_one_node``."""
+        resolved = hp.defaults()
+        resolved.update(METHODS[self.spec.source_method].defaults)
+        resolved.update(overrides)
+        if resolved["max_length"] is None:
+            resolved["max_length"] = get_task(task).max_length
+        return resolved
+
+    def with_search(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        seed: int,
+        deps: list[str],
+    ) -> list[Node]:
+        """The node of (method, task, seed), preceded by its search's sample nodes if it has one.
+
+        The last node returned is the seed node; with a search it depends on every sample.
+        """
+        spec = self.spec
+        search = spec.search_for(method, benchmark, task)
+        if search is None:
+            return [self.node(method, benchmark, task, tasks, seed, deps)]
+        info = self.search_group(method, benchmark, task, tasks, deps, search)
         samples = [
             self.node(
                 method,

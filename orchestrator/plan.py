@@ -14,9 +14,10 @@ from orchestrator.contract.methods import Kind, methods_of_kind
 from orchestrator.fewshot_plan import plan_fewshot
 from orchestrator.nodes import Node, NodeFactory, Plan
 from orchestrator.probing_plan import plan_probing
+from orchestrator.problems import Problem
 from orchestrator.sweep.spec import SpecError, SweepSpec
 
-__all__ = ["Node", "Plan", "plan_sweep"]
+__all__ = ["Node", "Plan", "build_plan", "plan_sweep"]
 
 
 def plan_sweep(
@@ -27,22 +28,47 @@ def plan_sweep(
     Raises SpecError when a transfer method's source adapters are neither trained by the sweep nor
     already committed in the store.
     """
+    plan, missing = build_plan(spec, committed, simulate)
+    if missing:
+        raise SpecError(spec.path, missing)
+    return plan
+
+
+def build_plan(
+    spec: SweepSpec,
+    committed: Callable[[str], bool] | None = None,
+    simulate: bool = False,
+    mark_cached: bool = True,
+) -> tuple[Plan, list[Problem]]:
+    """The plan and the problem of source adapters neither trained nor stored (one per cause,
+    listing the tasks); ``mark_cached=False`` looks up only those sources in the store."""
     committed = committed or (lambda _id: False)
+    missing: dict[str, list[str]] = {}  # benchmark -> tasks whose source is missing
     if spec.fewshot is not None:
         nodes = plan_fewshot(spec, simulate)
     elif spec.probing is not None:
         nodes = plan_probing(spec, simulate)
     else:
-        nodes = _plan_full(spec, committed, simulate)
-    for n in nodes:
-        n.cached = bool(committed(n.id))
-    return Plan(spec.name, nodes)
+        nodes = _plan_full(spec, committed, simulate, missing)
+    if mark_cached:
+        for n in nodes:
+            n.cached = bool(committed(n.id))
+    key = f"methods.{_in_sweep(spec, Kind.TRANSFER)[0]}" if missing else ""
+    problems = [
+        Problem(spec.path, key, _missing_source(spec, benchmark), tasks)
+        for benchmark, tasks in missing.items()
+    ]
+    return Plan(spec.name, nodes), problems
 
 
-def _plan_full(spec: SweepSpec, committed: Callable[[str], bool], simulate: bool) -> list[Node]:
+def _plan_full(
+    spec: SweepSpec,
+    committed: Callable[[str], bool],
+    simulate: bool,
+    missing: dict[str, list[str]],
+) -> list[Node]:
     make = NodeFactory(spec, simulate)
     nodes: dict[str, Node] = {}
-    problems: list[str] = []
 
     def add(node: Node) -> Node:
         return nodes.setdefault(node.id, node)
@@ -55,15 +81,13 @@ def _plan_full(spec: SweepSpec, committed: Callable[[str], bool], simulate: bool
         for bname, bench in spec.benchmarks.items():
             _stage_one(make, add, spec, stage_one, bname, bench)
         seeds = {t: spec.benchmarks[spec.benchmark_of(t)].seeds[t] for t in spec.tasks}
-        _stage_two(make, add, have, problems, spec, spec.pool, spec.tasks, seeds)
+        _stage_two(make, add, have, missing, spec, spec.pool, spec.tasks, seeds)
         _joint(make, add, spec, spec.pool, spec.tasks, seeds)
     else:
         for bname, bench in spec.benchmarks.items():
             _stage_one(make, add, spec, stage_one, bname, bench)
-            _stage_two(make, add, have, problems, spec, bname, bench.tasks, bench.seeds)
+            _stage_two(make, add, have, missing, spec, bname, bench.tasks, bench.seeds)
             _joint(make, add, spec, bname, bench.tasks, bench.seeds)
-    if problems:
-        raise SpecError(spec.path, sorted(set(problems)))
     return list(nodes.values())
 
 
@@ -80,14 +104,15 @@ def _stage_two(
     make: NodeFactory,
     add,
     have,
-    problems: list[str],
+    missing: dict[str, list[str]],
     spec: SweepSpec,
     bname: str,
     tasks: list[str],
     seeds: dict[str, list[int]],
 ) -> None:
     """Every transfer method on every target of ``tasks`` over the source adapters of all of
-    them; ``bname`` is a benchmark of the sweep or its pool."""
+    them; ``bname`` is a benchmark of the sweep or its pool. Targets whose source is neither
+    planned nor stored go to ``missing``, by the source's benchmark."""
     transfer = _in_sweep(spec, Kind.TRANSFER)
     if not transfer:
         return
@@ -98,7 +123,7 @@ def _stage_two(
             spec.source_method, home, task, [task], spec.source_seed, []
         )
         if not have(src):
-            problems.append(_missing_source(spec, transfer[0], task))
+            missing.setdefault(home, []).append(task)
             continue
         for n in src_search:
             add(n)
@@ -127,11 +152,18 @@ def _in_sweep(spec: SweepSpec, kind: Kind) -> list[str]:
     return [m for m in methods_of_kind(kind) if m in spec.methods]
 
 
-def _missing_source(spec: SweepSpec, method: str, task: str) -> str:
+def _missing_source(spec: SweepSpec, benchmark: str) -> str:
+    """Why the sweep does not train its sources of ``benchmark``'s tasks, and the keys to fix."""
+    transfer = ", ".join(_in_sweep(spec, Kind.TRANSFER))
+    method, seed = spec.source_method, spec.source_seed
+    if method not in spec.methods:
+        why = f"the sweep does not train {method!r}: add it to methods"
+    elif spec.methods[method].seeds is not None:
+        why = f"methods.{method}.seeds lacks seed {seed}: add it"
+    else:
+        why = f"benchmarks.{benchmark}.seeds (or its task_seeds) lacks seed {seed} for them: add it"
     return (
-        f"methods.{method}: needs the stage-one {spec.source_method!r} "
-        f"adapter of {task!r} with seed {spec.source_seed} as a source; "
-        "the sweep does not train it and the store does not hold it. "
-        f"Add {spec.source_method!r} to methods with seed {spec.source_seed} "
-        f"for {task!r}, or point --store at a store that has it"
+        f"the transfer methods ({transfer}) need the stage-one {method!r} adapter with seed {seed} "
+        f"of every task as a source (sources.method, sources.seed), and the store does not hold "
+        f"those of the tasks listed; {why}, or point --store at a store that has them"
     )

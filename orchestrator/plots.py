@@ -272,6 +272,9 @@ def figure(
     method: str = HEADLINE,
 ):
     """One figure kind drawn on a new matplotlib figure (the caller saves and closes it)."""
+    if kind in ("overview", "grid") and not build_table(df, benchmark=benchmark).methods:
+        where = f" of {benchmark}" if benchmark else ""
+        raise ValueError(f"no finished results{where} to draw in these results")
     plt = _pyplot()
     if kind == "overview":
         fig, axes = plt.subplots(1, 2, figsize=(15, 5.5), gridspec_kw={"width_ratios": [1, 1.3]})

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+import time
 import types
 import typing
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from orchestrator.contract.rows import Json, ResultRow
+from orchestrator.uri import filesystem, join, without_query
+
+QUARANTINE = ".quarantine"
 
 
 def _arrow_type(hint) -> pa.DataType:
@@ -53,20 +58,14 @@ SCHEMA = pa.schema([(f.name, _arrow_type(_HINTS[f.name])) for f in dataclasses.f
 COLUMNS = SCHEMA.names
 
 
-def _fs(uri: str) -> tuple[pafs.FileSystem, str]:
-    if "://" in uri:
-        return pafs.FileSystem.from_uri(uri)
-    return pafs.LocalFileSystem(), str(Path(uri).expanduser().resolve())
-
-
 def trials_dir(results: str, sweep: str) -> str:
     """Where a sweep's node files go."""
-    return f"{results.rstrip('/')}/{sweep}/trials"
+    return join(results, sweep, "trials")
 
 
 def write_node_rows(results: str, sweep: str, node_id: str, rows: list[ResultRow]) -> str:
     """Write (or replace) the rows of one node atomically; returns the file's path."""
-    fs, base = _fs(trials_dir(results, sweep))
+    fs, base = filesystem(trials_dir(results, sweep))
     fs.create_dir(base, recursive=True)
     table = pa.Table.from_pylist([dataclasses.asdict(r) for r in rows], schema=SCHEMA)
     final = f"{base}/{node_id}.parquet"
@@ -77,20 +76,14 @@ def write_node_rows(results: str, sweep: str, node_id: str, rows: list[ResultRow
     return final
 
 
-def has_rows(results: str, sweep: str, node_id: str) -> bool:
-    """Whether the node has a file of rows in this results folder."""
-    fs, base = _fs(trials_dir(results, sweep))
-    return fs.get_file_info(f"{base}/{node_id}.parquet").type == pafs.FileType.File
+@dataclass
+class RowFile:
+    """One node file as read: its rows, or why it cannot be read."""
 
-
-def read_node_rows(results: str, sweep: str, node_id: str) -> list[dict]:
-    """The rows of one node (empty when it has none)."""
-    fs, base = _fs(trials_dir(results, sweep))
-    try:
-        with fs.open_input_file(f"{base}/{node_id}.parquet") as f:
-            return pq.read_table(f).to_pylist()
-    except (FileNotFoundError, OSError):
-        return []
+    node_id: str
+    path: str
+    rows: list[dict] | None = None
+    problem: str | None = None
 
 
 def _conform(table: pa.Table) -> pa.Table:
@@ -101,31 +94,138 @@ def _conform(table: pa.Table) -> pa.Table:
     return table.select(SCHEMA.names).cast(SCHEMA)
 
 
+def _read(fs: pafs.FileSystem, path: str) -> pa.Table:
+    """A node file in the current schema; ValueError (with the reason) when it is unreadable."""
+    try:
+        with fs.open_input_file(path) as fh:
+            table = pq.read_table(fh)
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowException) as e:
+        raise ValueError(f"not a readable Parquet file ({_first_line(e)})") from None
+    try:
+        return _conform(table)
+    except (pa.ArrowException, TypeError, ValueError) as e:
+        raise ValueError(f"its columns do not fit the row schema ({_first_line(e)})") from None
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def read_row_file(results: str, sweep: str, node_id: str) -> RowFile | None:
+    """A node's file of rows, read; None when the node has none."""
+    fs, base = filesystem(trials_dir(results, sweep))
+    return _row_file(fs, f"{base}/{node_id}.parquet", node_id)
+
+
+def _row_file(fs: pafs.FileSystem, path: str, node_id: str) -> RowFile | None:
+    try:
+        table = _read(fs, path)
+    except FileNotFoundError:
+        return None
+    except ValueError as e:
+        return RowFile(node_id, path, problem=str(e))
+    rows = table.to_pylist()
+    if not rows:
+        return RowFile(node_id, path, problem="it holds no rows")
+    others = sorted({str(r["node_id"]) for r in rows} - {node_id})
+    if others:
+        return RowFile(node_id, path, rows, problem=f"it holds rows of node {others[0]}")
+    return RowFile(node_id, path, rows)
+
+
+def has_done_rows(results: str, sweep: str, node_id: str, tasks=None) -> bool:
+    """Whether the node's file is readable and holds a ``done`` row for each task (of ``tasks``
+    when given): a row file of a committed node that is not is rebuilt from the store."""
+    f = read_row_file(results, sweep, node_id)
+    if f is None or f.problem:
+        return False
+    done = {r["task"] for r in f.rows if r["status"] == "done"}
+    if len(done) != len(f.rows):
+        return False
+    return set(tasks) <= done if tasks is not None else True
+
+
+def has_rows(results: str, sweep: str, node_id: str) -> bool:
+    """Whether the node has a file of rows in this results folder (readable or not)."""
+    fs, base = filesystem(trials_dir(results, sweep))
+    return fs.get_file_info(f"{base}/{node_id}.parquet").type == pafs.FileType.File
+
+
+def read_node_rows(results: str, sweep: str, node_id: str) -> list[dict]:
+    """The rows of one node (empty when it has none or its file is unreadable)."""
+    f = read_row_file(results, sweep, node_id)
+    return list(f.rows or []) if f is not None else []
+
+
+def _node_files(fs: pafs.FileSystem, base: str) -> list[pafs.FileInfo]:
+    sel = pafs.FileSelector(base, allow_not_found=True)
+    return sorted(
+        (
+            i
+            for i in fs.get_file_info(sel)
+            if i.type == pafs.FileType.File
+            and i.base_name.endswith(".parquet")
+            and not i.base_name.startswith(".")
+        ),
+        key=lambda i: i.path,
+    )
+
+
+def scan(results: str, sweep: str) -> list[RowFile]:
+    """Every node file of a sweep, read (``problem`` set on those that cannot be used)."""
+    fs, base = filesystem(trials_dir(results, sweep))
+    out = []
+    for info in _node_files(fs, base):
+        f = _row_file(fs, info.path, info.base_name[: -len(".parquet")])
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def quarantine_row_file(results: str, sweep: str, node_id: str, reason: str) -> str | None:
+    """Move an unusable node file aside to ``trials/.quarantine/`` (never deleted; readers skip
+    it), with a note of why; returns where it went, None when it is gone already."""
+    fs, base = filesystem(trials_dir(results, sweep))
+    src = f"{base}/{node_id}.parquet"
+    dest = f"{base}/{QUARANTINE}/{node_id}.{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    fs.create_dir(f"{base}/{QUARANTINE}", recursive=True)
+    try:
+        fs.move(src, f"{dest}.parquet")
+    except FileNotFoundError:
+        return None
+    with fs.open_output_stream(f"{dest}.json") as f:
+        f.write(json.dumps({"node_id": node_id, "reason": reason, "at": time.time()}).encode())
+    print(f"results: {src}: {reason}; moved aside to {dest}.parquet", file=sys.stderr, flush=True)
+    return f"{dest}.parquet"
+
+
+def warn_unreadable(path: str, reason: str) -> None:
+    """The one warning about a file a reader skips."""
+    print(f"warning: skipping {path}: {reason}", file=sys.stderr, flush=True)
+
+
 def load(path: str):
     """The tidy DataFrame of a sweep's results: one row per node and task.
 
-    ``path`` is ``<results>/<sweep>`` or its ``trials`` folder. Metrics columns hold dicts.
+    ``path`` is ``<results>/<sweep>`` or its ``trials`` folder. Metrics columns hold dicts. A
+    file that cannot be read is skipped with one warning naming it (``run`` rewrites it).
     """
     import pandas as pd
 
-    p = path.rstrip("/")
-    if not p.endswith("/trials"):
-        p = f"{p}/trials"
-    fs, base = _fs(p)
-    sel = pafs.FileSelector(base, allow_not_found=True)
-    files = [
-        i.path
-        for i in fs.get_file_info(sel)
-        if i.type == pafs.FileType.File
-        and i.base_name.endswith(".parquet")
-        and not i.base_name.startswith(".")
-    ]
-    if not files:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
+    p = without_query(path).rstrip("/")
+    p = path if p.endswith("/trials") else join(path, "trials")
+    fs, base = filesystem(p)
     tables = []
-    for f in sorted(files):
-        with fs.open_input_file(f) as fh:
-            tables.append(_conform(pq.read_table(fh)))
+    for info in _node_files(fs, base):
+        try:
+            tables.append(_read(fs, info.path))
+        except (ValueError, FileNotFoundError) as e:  # a file replaced while listing: gone
+            warn_unreadable(info.path, str(e))
+    if not tables:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
     df = pa.concat_tables(tables).to_pandas()
     for k in ("metrics", "dev_metrics"):
         df[k] = df[k].map(lambda v: dict(v) if v is not None else {})
@@ -148,19 +248,27 @@ def record_training(results: str, sweep: str, node_id: str, info: dict) -> None:
     One small file per event, so concurrent writers on shared storage never collide; reading the
     folder tells how often each node was trained, e.g. to check that none trained twice.
     """
-    fs, base = _fs(f"{results.rstrip('/')}/{sweep}/trainings")
+    fs, base = filesystem(join(results, sweep, "trainings"))
     fs.create_dir(base, recursive=True)
     with fs.open_output_stream(f"{base}/{node_id}.{uuid.uuid4().hex[:8]}.json") as f:
         f.write(json.dumps({"node_id": node_id, **info}, default=str).encode())
 
 
 def trainings(path: str) -> list[dict]:
-    """Every training-to-completion event of ``<results>/<sweep>``."""
-    fs, base = _fs(f"{path.rstrip('/')}/trainings")
+    """Every training-to-completion event of ``<results>/<sweep>`` (unreadable notes skipped with
+    a warning)."""
+    fs, base = filesystem(join(path, "trainings"))
     sel = pafs.FileSelector(base, allow_not_found=True)
     out = []
     for info in fs.get_file_info(sel):
         if info.type == pafs.FileType.File and info.base_name.endswith(".json"):
-            with fs.open_input_stream(info.path) as f:
-                out.append(json.loads(f.read().decode()))
+            try:
+                with fs.open_input_stream(info.path) as f:
+                    note = json.loads(f.read().decode())
+                if not isinstance(note, dict) or "node_id" not in note:
+                    raise ValueError("not a training note")
+            except (OSError, ValueError) as e:
+                warn_unreadable(info.path, _first_line(e))
+                continue
+            out.append(note)
     return out

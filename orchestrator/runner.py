@@ -14,17 +14,19 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator import uri
 from orchestrator.backbone_store import store_backbone
 from orchestrator.contract.node import STATUS_ORDER, NodeStatus, TrialSettings
 from orchestrator.contract.rows import ResultRow, TaskResult
 from orchestrator.dag import Dag
+from orchestrator.entry_rows import ensure_done_rows
 from orchestrator.eta import RunClock, duration, error_summary
 from orchestrator.nodes import Node, Plan
 from orchestrator.plan import plan_sweep
-from orchestrator.results import has_rows, write_node_rows
-from orchestrator.store import ArtifactStore, open_store
+from orchestrator.results import quarantine_row_file, scan, write_node_rows
+from orchestrator.store import ArtifactStore, DamagedEntry, EntryCheck, open_store
 from orchestrator.sweep.spec import SweepSpec
-from orchestrator.trial import rows_from_store
+from orchestrator.tune_bookkeeping import apply_tune_env, checkpoint_pruner
 
 # Trials Tune may hold waiting for resources at once. Tune's default for custom searchers is 1,
 # which serialises trial start-up; a few more keep the cluster fed without flooding it.
@@ -61,10 +63,12 @@ class PreparedRun:
     cached: set[str]
     todo: list[Node]
     started: float
+    repaired: list[str] = field(default_factory=list)  # damaged entries moved aside: train again
 
 
-def _absolute(uri: str) -> str:
-    return uri if "://" in uri else str(Path(uri).expanduser().resolve())
+def absolute(location: str) -> str:
+    """A store or results location as every machine of the cluster names it."""
+    return location if uri.is_remote(location) else str(Path(location).expanduser().resolve())
 
 
 def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = None) -> bool:
@@ -86,13 +90,45 @@ def init_ray(address: str | None, verbose: bool = False, num_cpus: int | None = 
         "configure_logging": True,
     }
     if address and address != "local":
+        _raise_unreachable(address, "--address")
         ray.init(address=address, **kwargs)
         return False
     if address is None and _cluster_to_join() is not None:
+        if os.environ.get("RAY_ADDRESS"):
+            _raise_unreachable(os.environ["RAY_ADDRESS"], "RAY_ADDRESS")
         ray.init(**kwargs)
         return False
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **kwargs)
     return True
+
+
+def address_problem(address: str | None, timeout: float = 10.0) -> str | None:
+    """What is wrong with a Ray cluster address (``--address``, ``RAY_ADDRESS``), or None:
+    ``ray.init`` waits for ever for a cluster that is not there, so a ``host:port`` must answer.
+    """
+    import socket
+
+    if not address or address in ("local", "auto") or "://" in address:
+        return None  # a local instance, Ray's own lookup or Ray Client: Ray reports those
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return f"expected a Ray cluster address host:port, 'local' or 'auto', got {address!r}"
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        return (
+            f"nothing answers at {address} ({e.strerror or e}): start the cluster or give its "
+            "head node's address, host:6379"
+        )
+    return None
+
+
+def _raise_unreachable(address: str, option: str) -> None:
+    from orchestrator.problems import UsageError
+
+    problem = address_problem(address)
+    if problem:
+        raise UsageError(option, problem)
 
 
 def _cluster_to_join() -> str | None:
@@ -113,14 +149,20 @@ def _cluster_to_join() -> str | None:
 
 
 def prepare_run(
-    spec: SweepSpec, results: str, store_uri: str, simulate: bool, speed: float, fail: str | None
+    spec: SweepSpec,
+    results: str,
+    store_uri: str,
+    simulate: bool,
+    speed: float,
+    fail: str | None,
 ) -> PreparedRun:
     """Plan the sweep against the store and give its cached nodes a row in this results folder."""
     started = time.time()
-    results, store_uri = _absolute(results), _absolute(store_uri)
+    results, store_uri = absolute(results), absolute(store_uri)
     store = open_store(store_uri)
-    plan = plan_sweep(spec, committed=store.is_committed, simulate=simulate)
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    clear_unusable_row_files(results, spec.name)
+    plan, repaired = plan_against_store(spec, store, simulate, results, run_id)
     settings = TrialSettings(
         store=store_uri,
         results=results,
@@ -130,7 +172,6 @@ def prepare_run(
         speed=speed,
         fail=fail if simulate else None,
     )
-    backfill_cached_rows(plan, store, results, run_id)
     return PreparedRun(
         spec=spec,
         plan=plan,
@@ -140,18 +181,73 @@ def prepare_run(
         cached={n.id for n in plan.nodes if n.cached},
         todo=[n for n in plan.nodes if not n.cached],
         started=started,
+        repaired=repaired,
     )
 
 
-def backfill_cached_rows(plan: Plan, store: ArtifactStore, results: str, run_id: str) -> int:
-    """Give cached nodes a result row in this results folder when they have none yet."""
-    written = 0
-    for n in plan.nodes:
-        if n.cached and not has_rows(results, plan.sweep, n.id):
-            rows = rows_from_store(store, n, run_id=run_id, sweep=plan.sweep)
-            write_node_rows(results, plan.sweep, n.id, rows)
-            written += 1
-    return written
+# Each pass moves at least one entry aside, and a plan has finitely many; this bounds a store
+# that keeps changing under the planner.
+MAX_PLAN_PASSES = 5
+
+
+def plan_against_store(
+    spec: SweepSpec, store: ArtifactStore, simulate: bool, results: str, run_id: str
+) -> tuple[Plan, list[str]]:
+    """Plan the sweep against the store; returns the plan and the nodes whose damaged entries
+    were moved aside (they train again, like any node not committed).
+
+    A cached node is one whose entry checks out and gives its ``done`` rows, which it gets in
+    this results folder now; a cached source of a node to run has its digests checked too, so a
+    damaged one trains again before its dependents rather than failing them.
+    """
+    repaired: list[str] = []
+    for _ in range(MAX_PLAN_PASSES):
+        plan, looked = _plan_looking(spec, store, simulate)
+        for c in looked:
+            if c.damaged and store.quarantine(c) is not None:
+                repaired.append(c.node_id)
+        needed = {d for n in plan.nodes if not n.cached for d in n.deps}
+        unusable = False
+        for n in plan.nodes:
+            if not n.cached:
+                continue
+            reason = None
+            if n.id in needed:
+                deep = store.check(n.id, digests=True)
+                reason = deep.reason if deep.damaged else None
+            if reason is None:
+                try:
+                    ensure_done_rows(store, n, results, plan.sweep, run_id)
+                except DamagedEntry as e:
+                    reason = e.reason
+            if reason is not None:
+                unusable = True
+                if store.set_aside(n.id, reason) is not None:
+                    repaired.append(n.id)
+        if not unusable:
+            break
+    return plan, repaired
+
+
+def _plan_looking(spec: SweepSpec, store: ArtifactStore, simulate: bool):
+    """The plan, and every store look it took (damaged entries among them)."""
+    looked: dict[str, EntryCheck] = {}
+
+    def committed(node_id: str) -> bool:
+        looked[node_id] = store.check(node_id)
+        return looked[node_id].committed
+
+    return plan_sweep(spec, committed=committed, simulate=simulate), list(looked.values())
+
+
+def clear_unusable_row_files(results: str, sweep: str) -> list[str]:
+    """Move aside the sweep's node files that cannot be read (they are rebuilt from the store
+    or rewritten by the node's trial); returns the node ids."""
+    moved = []
+    for f in scan(results, sweep):
+        if f.problem and quarantine_row_file(results, sweep, f.node_id, f.problem):
+            moved.append(f.node_id)
+    return moved
 
 
 class _Progress:
@@ -298,19 +394,20 @@ def build_tuner(
     ``min_nodes``: wait (up to ``min_nodes_timeout`` s) until the cluster has this many Ray nodes,
     for a batch job whose workers start beside the driver (``orchestrator.cluster``).
     ``log_to``: experiment trackers each trained node is logged to (``orchestrator.tracking``).
+    Raises InputError when a trial's request fits no machine (``fit_to_cluster``).
     """
-    from dataclasses import replace
-
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(DEFAULT_MAX_PENDING))
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    # Tune snapshots its state after each checkpoint; with short trials it warns about that often.
+    # Tune warns whenever it snapshots its state within seconds of the last time, which a short
+    # TUNE_GLOBAL_CHECKPOINT_S of the user's makes routine.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    import ray
+    apply_tune_env()
     from ray import tune
 
     from orchestrator.dag_searcher import DagSearcher
+    from orchestrator.entry_rows import search_outcome
     from orchestrator.hpsearch.pruning import PruningScheduler
-    from orchestrator.trial import run_node_trial, search_outcome
+    from orchestrator.trial import run_node_trial
 
     if not run.settings.simulate:
         # once here, not in every trial that starts at the same moment
@@ -320,12 +417,7 @@ def build_tuner(
 
     found = wait_for_nodes(min_nodes, min_nodes_timeout) if min_nodes else alive_nodes()
     print(f"cluster: {describe(found)}", file=sys.stderr, flush=True)
-    has_gpu = ray.cluster_resources().get("GPU", 0) > 0
-    # a CPU-only cluster runs everything on CPUs
-    nodes = {
-        n.id: n if has_gpu else replace(n, resources=dict(n.resources, gpu=0))
-        for n in run.plan.nodes
-    }
+    nodes = fit_to_cluster(run, found, own_instance)
     if reuse_actors is None:
         reuse_actors = may_reuse_processes(nodes, run.settings.simulate, own_instance)
     print(
@@ -335,7 +427,9 @@ def build_tuner(
         flush=True,
     )
     trainable = tune.with_resources(
-        tune.with_parameters(run_node_trial, nodes=nodes, settings=run.settings),
+        # each trial gets its node in its config (DagSearcher), not the whole plan: a plan of
+        # 10,000 nodes is megabytes that every fresh trial process would fetch and unpickle
+        tune.with_parameters(run_node_trial, settings=run.settings),
         lambda config: _placement(nodes[config["node_id"]]),
     )
     searcher = DagSearcher(
@@ -344,10 +438,11 @@ def build_tuner(
         cached=run.cached,
         studies=_studies(run),
         outcome=lambda node_id, metric: search_outcome(run.store, nodes[node_id], metric),
+        nodes=nodes,
     )
     progress = _Progress(searcher, run.dag)
     errors: dict[str, str] = {}
-    callbacks = [_make_callback(progress, errors)]
+    callbacks = [_make_callback(progress, errors), checkpoint_pruner()]
     if log_to:
         from orchestrator.tracking import tracker_callbacks
 
@@ -363,14 +458,44 @@ def build_tuner(
         ),
         run_config=tune.RunConfig(
             name=run.settings.run_id,
-            storage_path=f"{run.settings.results}/{run.spec.name}/_tune",
+            storage_path=uri.join(run.settings.results, run.spec.name, "_tune"),
             failure_config=tune.FailureConfig(max_failures=run.spec.retries),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            # no num_to_keep: it would snapshot the experiment at every checkpoint; the
+            # pruner keeps one checkpoint per trial instead (orchestrator.tune_bookkeeping)
+            checkpoint_config=tune.CheckpointConfig(),
             callbacks=callbacks,
             verbose=0,
         ),
     )
     return TunerSetup(tuner, searcher, progress, errors, nodes)
+
+
+def fit_to_cluster(run: PreparedRun, found: list[dict], own_instance: bool) -> dict[str, Node]:
+    """The run's nodes with requests the cluster can hold (``orchestrator.capacity``); prints
+    what it changed, raises InputError naming the requests nothing can hold."""
+    from orchestrator import capacity
+    from orchestrator.problems import InputError
+
+    machines = capacity.running_machines(found)
+    if not own_instance:  # a local instance this run started has no autoscaler
+        machines += capacity.startable_node_types()
+    fitted = capacity.fit_requests(
+        {n.id: n for n in run.plan.nodes},
+        machines,
+        scale_down=run.settings.simulate and own_instance,
+        where=run.spec.path,
+        resource_key=lambda m: (
+            f"methods.{m}.resources"
+            if m in run.spec.methods and run.spec.methods[m].resources
+            else "resources"
+        ),
+        todo={n.id for n in run.todo},
+    )
+    for note in fitted.notes:
+        print(note, file=sys.stderr, flush=True)
+    if fitted.problems:
+        raise InputError(fitted.problems)
+    return fitted.nodes
 
 
 def _placement(node: Node):
@@ -403,6 +528,8 @@ def record_outcomes(run: PreparedRun, setup: TunerSetup) -> RunSummary:
     now = time.time()
 
     def write(node: Node, outcome: NodeStatus, error: str, hparams: dict | None = None) -> None:
+        if _done_rows_from_store(run, node):
+            return  # a committed node's row is its done row, never a failure written over it
         spec = node.spec(hparams)
         rows = [
             ResultRow.build(
@@ -440,6 +567,22 @@ def record_outcomes(run: PreparedRun, setup: TunerSetup) -> RunSummary:
     )
 
 
+def _done_rows_from_store(run: PreparedRun, node: Node) -> bool:
+    """Give a node committed in the store (by this run's trial before it failed, or by another
+    sweep) its done rows; False when it is not committed."""
+    try:
+        if not run.store.is_committed(node.id):
+            return False
+        s = run.settings
+        ensure_done_rows(run.store, node, s.results, s.sweep, s.run_id)
+        return True
+    except KeyError:  # moved aside meanwhile
+        return False
+    except DamagedEntry as e:
+        run.store.set_aside(node.id, e.reason)
+        return False
+
+
 def run_sweep(
     spec: SweepSpec,
     results: str = "results",
@@ -459,7 +602,8 @@ def run_sweep(
 
     ``reuse_actors``: None decides by ``may_reuse_processes``; False starts every trial in a fresh
     process (seconds more per trial); True reuses processes even on shared GPUs. ``min_nodes``:
-    see ``build_tuner``. ``log_to``: experiment trackers (``orchestrator.tracking``).
+    see ``build_tuner``. ``log_to``: experiment trackers (``orchestrator.tracking``). Raises
+    InputError when a request fits no machine of the cluster.
     """
     run = prepare_run(spec, results, store_uri, simulate, speed, simulate_failures)
     print(
@@ -468,6 +612,13 @@ def run_sweep(
         file=sys.stderr,
         flush=True,
     )
+    if run.repaired:
+        print(
+            f"{len(run.repaired)} damaged store entr{'y' if len(run.repaired) == 1 else 'ies'} "
+            "moved aside (see above); those nodes train again",
+            file=sys.stderr,
+            flush=True,
+        )
     if not run.todo:
         return RunSummary(
             run.settings.run_id,
@@ -485,7 +636,6 @@ def run_sweep(
 
 
 def _study_folder(results: str, sweep: str) -> str:
-    """Where a run's Optuna studies live: beside the results, or a local cache for remote ones."""
-    if "://" not in results:
-        return f"{results}/{sweep}/search"
-    return os.path.expanduser(f"~/.cache/scalearn/search/{sweep}")
+    """Where a run's Optuna studies live: with the results (a folder or a results URI), so a new
+    head node continues them."""
+    return uri.join(results, sweep, "search")

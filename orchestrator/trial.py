@@ -13,75 +13,20 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 
 from orchestrator.backbone_store import fetch_backbone
-from orchestrator.cluster import where
+from orchestrator.cluster import process_started_at, where
 from orchestrator.contract.node import NodeSpec, TrialSettings
-from orchestrator.contract.rows import ResultRow, TaskResult
+from orchestrator.contract.rows import TaskResult
 from orchestrator.contract.trainer import Trainer
+from orchestrator.entry_rows import NODE_FILE, ROWS_FILE, ensure_done_rows, rows_from_store
 from orchestrator.nodes import Node
-from orchestrator.results import has_rows, record_training, write_node_rows
-from orchestrator.store import ArtifactStore, open_store
-from trainables.tasks.registry import headline_score
+from orchestrator.results import record_training, write_node_rows
+from orchestrator.store import ArtifactStore, DamagedEntry, open_store
 
-ROWS_FILE = "rows.json"
-NODE_FILE = "node.json"
 # A claim lives this long unless refreshed; the trainer refreshes it every quarter of that.
 CLAIM_TTL_S = float(os.environ.get("SCALEARN_CLAIM_TTL", "40"))
 CLAIM_POLL_S = 1.0
-
-
-def stored_hparams(store: ArtifactStore, node: Node) -> dict:
-    """The hyperparameters a committed node really trained with (a search's are chosen at run
-    time), over the plan's (entries written before a key existed lack it)."""
-    return {**node.hparams, **store.read_json(node.id, NODE_FILE)["hparams"]}
-
-
-def rows_from_store(
-    store: ArtifactStore, node: Node, *, run_id: str, sweep: str
-) -> list[ResultRow]:
-    """Result rows rebuilt from a committed entry (a node finished elsewhere or earlier)."""
-    rec = store.record(node.id)
-    saved = store.read_json(node.id, ROWS_FILE)
-    spec = node.spec(stored_hparams(store, node))
-    return [
-        ResultRow.build(
-            spec,
-            rescored(TaskResult.from_dict(r)),
-            sweep=sweep,
-            run_id=saved.get("run_id", run_id),
-            started_at=saved["started_at"],
-            finished_at=rec["committed_at"],
-            artifact_uri=store.payload_uri(node.id),
-        )
-        for r in saved["rows"]
-    ]
-
-
-def rescored(result: TaskResult) -> TaskResult:
-    """The result with its score and dev score recomputed from its stored metrics by the task's
-    current rule, so a committed node whose task is scored anew (MultiRC: F1a, not its mean with
-    exact match) needs no retraining; results without the task's metrics keep theirs."""
-    score = headline_score(result.task, result.metrics)
-    dev_score = headline_score(result.task, result.dev_metrics)
-    return replace(
-        result,
-        score=result.score if score is None else score,
-        dev_score=result.dev_score if dev_score is None else dev_score,
-    )
-
-
-def search_outcome(store: ArtifactStore, node: Node, metric: str) -> tuple[dict, float]:
-    """A committed search sample's hyperparameters and its selection value (mean over tasks)."""
-    hparams = stored_hparams(store, node)
-    rows = store.read_json(node.id, ROWS_FILE)["rows"]
-    if metric == "dev_loss":
-        values = [(r.get("extra") or {}).get("dev_loss", r.get("dev_loss")) for r in rows]
-    else:
-        values = [rescored(TaskResult.from_dict(r)).dev_score for r in rows]
-    values = [float(v) for v in values if v is not None]
-    return hparams, (sum(values) / len(values) if values else float("nan"))
 
 
 @contextmanager
@@ -112,20 +57,22 @@ def wait_for_claim(store: ArtifactStore, node_id: str, owner: str) -> bool:
     return False
 
 
-def run_node_trial(config: dict, nodes: dict[str, Node], settings: TrialSettings) -> None:
-    """The Ray Tune function trainable: config names the node (and a search's choice of
-    hyperparameters); ``nodes`` is the plan."""
+def run_node_trial(config: dict, settings: TrialSettings) -> None:
+    """The Ray Tune function trainable: config holds the node (``DagSearcher``) and a search's
+    choice of hyperparameters."""
     from ray import tune
 
-    node = nodes[config["node_id"]]
+    node: Node = config["node"]
     spec = node.spec(config.get("hparams") or None)
     store = open_store(settings.store)
     # The same run retrying this node (a lost worker) owns the claim its first try left behind.
     owner = f"{settings.run_id}/{node.id}"
-    if not wait_for_claim(store, node.id, owner):
-        if not has_rows(settings.results, settings.sweep, node.id):
-            rows = rows_from_store(store, node, run_id=settings.run_id, sweep=settings.sweep)
-            write_node_rows(settings.results, settings.sweep, node.id, rows)
+    while not wait_for_claim(store, node.id, owner):
+        try:
+            ensure_done_rows(store, node, settings.results, settings.sweep, settings.run_id)
+        except DamagedEntry as e:  # committed elsewhere, but unusable: move aside, train it here
+            store.set_aside(node.id, e.reason)
+            continue
         tune.report({"committed": 1, "reused": 1})
         return
     with holding_claim(store, node.id, owner):
@@ -173,6 +120,7 @@ def train_and_commit(node: NodeSpec, store: ArtifactStore, settings: TrialSettin
                 "finished_at": time.time(),
                 "resumed": resume_dir is not None,
                 "pid": os.getpid(),
+                "process_started_at": process_started_at(),
                 **where(),
             },
         )
@@ -193,11 +141,33 @@ def train_and_commit(node: NodeSpec, store: ArtifactStore, settings: TrialSettin
         shutil.rmtree(work, ignore_errors=True)
 
 
+class SourceUnusable(RuntimeError):
+    """A transfer node's source adapter is missing or damaged in the store."""
+
+
 def _fetch_sources(node: NodeSpec, store: ArtifactStore) -> dict[str, str]:
-    missing = [s.node_id for s in node.sources if not store.is_committed(s.node_id)]
-    if missing:
-        raise RuntimeError(f"{node.id} started before its sources were committed: {missing}")
-    return {s.node_id: store.fetch(s.node_id) for s in node.sources}
+    """Local folders of the node's source payloads, each checked against its digests."""
+    paths = {}
+    for s in node.sources:
+        found = store.check(s.node_id)
+        if found.damaged:
+            where = store.quarantine(found)
+            raise SourceUnusable(
+                f"{node.id}: source {s.node_id} is damaged in the store ({found.reason})"
+                + (f"; moved aside to {where}" if where else "")
+                + "; run the sweep again to retrain the source, then this node"
+            )
+        if not found.committed:
+            raise SourceUnusable(f"{node.id} started before its source {s.node_id} was committed")
+        try:
+            paths[s.node_id] = store.fetch(s.node_id)
+        except DamagedEntry as e:
+            raise SourceUnusable(
+                f"{node.id}: source {s.node_id} differs from its digests ({e.reason})"
+                + (f"; moved aside to {e.where}" if e.where else "")
+                + "; run the sweep again to retrain the source, then this node"
+            ) from None
+    return paths
 
 
 def _resume_folder(checkpoint, work: str) -> str | None:

@@ -54,6 +54,20 @@ def test_each_sweep_says_what_it_runs_and_how_and_is_in_the_readme(name):
     assert f"sweeps/{name}.yaml" in (ROOT / "README.md").read_text()
 
 
+@pytest.mark.parametrize("name", ["probing_synthetic", "fewshot_simulated"])
+def test_the_readmes_figures_are_drawn_by_their_sweeps(name):
+    sweep = ROOT / "docs" / "figures" / f"{name}.yaml"
+    header = sweep.read_text().split("\nsweep:")[0]
+    assert f"python -m orchestrator run docs/figures/{name}.yaml" in header
+    assert f"--out docs/figures/{name}.png" in header
+    kinds = _by_kind(plan_sweep(load_spec(sweep)))
+    assert kinds.get("probe" if name.startswith("probing") else "transfer", 0) > 0
+    readme = (ROOT / "README.md").read_text()
+    assert f"](docs/figures/{name}.png)" in readme
+    picture = _picture(ROOT / "docs" / "figures" / f"{name}.png")
+    assert picture.shape[0] > 200 and _ink(picture) > 0.02
+
+
 def test_single_source_probing_is_the_papers_grid():
     plan = _plan("probing")
     probes = [n for n in plan.nodes if n.kind == Kind.PROBE]
@@ -131,18 +145,31 @@ def test_few_shot_sources_are_the_full_sweeps_adapters(few, full):
 
 
 @pytest.mark.parametrize(
-    ("name", "base"), [("glue_large", "glue_full"), ("superglue_large", "superglue_full")]
+    ("name", "base", "backbone"),
+    [
+        ("glue_large", "glue_full", "roberta-large"),
+        ("superglue_large", "superglue_full", "roberta-large"),
+        ("humset_large", "humset_full", "xlm-roberta-large"),
+    ],
 )
-def test_large_sweeps_are_the_base_grids_on_the_large_model(name, base):
+def test_large_sweeps_are_the_base_grids_on_the_large_model(name, base, backbone):
     spec, base_spec = load_spec(SWEEPS / f"{name}.yaml"), load_spec(SWEEPS / f"{base}.yaml")
-    assert spec.backbone == "roberta-large"
+    assert spec.backbone == backbone
     assert set(spec.methods) == set(base_spec.methods)
     for m in spec.methods:
         assert spec.hparams(m, *_first(spec)) == base_spec.hparams(m, *_first(base_spec))
-    # fewer seeds, and the cost model knows the large model's cost
+    # the base grid's nodes by kind and method, over fewer seeds
+    large_plan, full_plan = _plan(name), _plan(base)
+    seeds = {b: len(spec.benchmarks[b].seeds) for b in spec.benchmarks}
+    base_seeds = {b: len(base_spec.benchmarks[b].seeds) for b in base_spec.benchmarks}
+    assert all(seeds[b] <= base_seeds[b] for b in seeds)
+    assert {(n.kind, n.method) for n in large_plan.nodes} == {
+        (n.kind, n.method) for n in full_plan.nodes
+    }
+    # and the cost model knows the large model's cost
     from orchestrator.makespan import simulate_schedule
 
-    large, base_plan = simulate_schedule(_plan(name), 8), simulate_schedule(_plan(base), 8)
+    large, base_plan = simulate_schedule(large_plan, 8), simulate_schedule(full_plan, 8)
     per_node = large["total_work_gpu_h"] / large["nodes"]
     assert per_node > 2 * base_plan["total_work_gpu_h"] / base_plan["nodes"]
 
@@ -306,6 +333,28 @@ def test_a_real_few_shot_sweep_draws_score_against_k(cli, tmp_path):
     assert _ink(_picture(out)) > 0.02
     shown = cli("table", str(tmp_path / "results" / "tiny_fewshot"), "--fewshot")
     assert re.search(r"ScaLearn +\| [\d.]+ ± [\d.]+", shown.stdout)
+
+
+@pytest.mark.ray
+def test_an_interrupted_few_shot_sweep_resumes_without_training_twice(cli, tmp_path):
+    # the k = 8 ScaLearn nodes fail (as a crash would leave them): a rerun trains those and what
+    # they block, and finds the rest in the store
+    sweep = TEST_SWEEPS / "tiny_fewshot.yaml"
+    args = simulated_run_args(sweep, tmp_path, "200")
+    first = cli(*args, "--simulate-failures", "scalearn/*/k8/*", timeout=600)
+    assert first.returncode == 1, first.stderr[-3000:]
+    folder = str(tmp_path / "results" / "tiny_fewshot")
+    df = results.load(folder)
+    failed = set(df.loc[df["status"] == "failed", "node_id"])
+    assert failed and set(df.loc[df["status"] == "failed", "method"]) == {"scalearn"}
+    done_first = set(df.loc[df["status"] == "done", "node_id"])
+    again = cli(*args, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"{len(done_first)} cached" in again.stderr
+    df = results.load(folder)
+    assert failed <= set(df.loc[df["status"] == "done", "node_id"])
+    trained = [t["node_id"] for t in results.trainings(folder)]
+    assert len(trained) == len(set(trained)) == len(done_first) + len(failed)
 
 
 @pytest.mark.ray

@@ -40,11 +40,26 @@ def test_a_failing_trial_is_retried_then_failed_and_blocks_only_its_dependents(t
     assert set(blocked.method) == {"scalearn"} and blocked.error.str.contains("blocked by").all()
 
 
-def test_two_sweeps_sharing_adapters_train_each_shared_node_once(tmp_path):
+def test_two_runs_at_once_on_the_embedded_default_both_complete_and_share_nodes(tmp_path):
+    """Two `orchestrator run`s started at once on one machine, no --address, different sweeps,
+    one store: each starts its own Ray instance (neither joins the other's), both complete, and
+    a node both sweeps need trains once."""
     f = faults.concurrent_sweeps(tmp_path)
-    assert f["exit_status"] == 0
+    assert f["exit_status"] == 0, f["log_tail"]
+    assert f["ray_instances"] == 2, "the second run started its own instance, not joined"
     assert f["nodes_shared"] == 4
     assert f["nodes_completed"] == f["nodes_planned"] and f["nodes_trained_twice"] == 0
     for sweep in ("tiny_sim", "tiny_sim_b"):
         df = results.load(str(tmp_path / "results" / sweep))
         assert (df.status == "done").all() and not df.duplicated(["node_id", "task"]).any()
+
+
+def test_entries_and_row_files_damaged_mid_sweep_are_repaired_and_nothing_trains_twice(tmp_path):
+    f = faults.corruption(tmp_path)
+    assert f["exit_status"] == 0, f["log_tail"]
+    assert f["entries_damaged"] >= 2 and f["damaged_while_running"], f
+    assert f["first_run_warned"] >= 1, "the end of the damaged run skipped the unreadable file"
+    assert f["nodes_lost"] == 0 and f["nodes_completed"] == f["nodes_planned"]
+    assert f["nodes_trained_twice"] == 0
+    assert f["nodes_repaired"] == f["entries_damaged"]
+    assert f["rows_not_done_after_rerun"] == 0

@@ -127,8 +127,12 @@ def test_simulated_nodes_never_share_ids_with_real_ones():
 def test_transfer_without_sources_is_an_error_unless_the_store_has_them():
     raw = _sweep()
     raw["methods"] = {"scalearn": {}}
-    with pytest.raises(SpecError, match="needs the stage-one 'adapter' adapter of 'syn_sentiment'"):
+    with pytest.raises(SpecError) as e:
         plan_sweep(parse_spec(raw))
+    # one line for the cause, the tasks it affects listed on it
+    assert len(e.value.problems) == 1
+    assert "need the stage-one 'adapter' adapter with seed 0" in e.value.problems[0]
+    assert e.value.problems[0].endswith("(tasks: syn_sentiment, syn_topic)")
     plan = plan_sweep(parse_spec(raw), committed=lambda _id: True)
     kinds = Counter(n.kind for n in plan.nodes)
     assert kinds["stl"] == 2 and all(n.cached for n in plan.nodes if n.kind == "stl")

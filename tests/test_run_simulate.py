@@ -56,6 +56,21 @@ def test_simulated_run_follows_the_dag_and_a_rerun_is_all_cached(tmp_path, cli):
     store = open_store(str(tmp_path / "store"))
     for n in plan.nodes:
         assert store.record(n.id)["simulated"] is True
+    # Tune's bookkeeping is what retries need only (orchestrator.tune_bookkeeping): no logger
+    # files and no checkpoint of a completed trial
+    tune_dir = tmp_path / "results" / "tiny_sim" / "_tune"
+    trial_dirs = [p for p in tune_dir.glob("*/*") if p.is_dir()]
+    assert len(trial_dirs) == len(plan.nodes)
+    leftovers = [
+        p.name
+        for d in trial_dirs
+        for p in d.iterdir()
+        if p.name in ("progress.csv", "result.json")
+        or p.name.startswith(("events.", "checkpoint_"))
+    ]
+    assert leftovers == []
+    assert len(list(tune_dir.glob("*/experiment_state-*.json"))) == 1
+    assert "Could not fetch metrics" not in out.stderr, "Tune's reading of absent logger files"
 
     again = cli(*run_args(tmp_path, "20"), timeout=120)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -43,3 +43,20 @@ def test_a_cluster_never_reuses_processes():
         for simulate in (False, True):
             nodes = _nodes(sweep, simulate=simulate)
             assert not may_reuse_processes(nodes, simulate=simulate, own_instance=False)
+
+
+def test_tune_keeps_only_the_bookkeeping_retries_need_unless_the_user_says_otherwise(monkeypatch):
+    import logging
+
+    from orchestrator.tune_bookkeeping import SNAPSHOT_PERIOD_S, apply_tune_env
+
+    monkeypatch.setenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "")  # so teardown restores it
+    monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS")
+    monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "60")  # the user's choice wins
+    analysis = logging.getLogger("ray.tune.analysis.experiment_analysis")
+    monkeypatch.setattr(analysis, "level", logging.NOTSET)
+    applied = apply_tune_env()
+    assert applied == {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "TUNE_GLOBAL_CHECKPOINT_S": "60"}
+    assert analysis.level == logging.ERROR, "no warning per trial about logger files not written"
+    monkeypatch.delenv("TUNE_GLOBAL_CHECKPOINT_S")
+    assert apply_tune_env()["TUNE_GLOBAL_CHECKPOINT_S"] == str(SNAPSHOT_PERIOD_S)

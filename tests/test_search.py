@@ -110,6 +110,68 @@ def test_bad_search_blocks_are_reported_by_key():
         assert fragment in text, f"{fragment!r} not in\n{text}"
 
 
+def test_a_search_space_follows_the_rules_of_the_keys_it_searches():
+    """Bounds and choices are values of the hyperparameter: its type, range and choices."""
+    bad = {
+        "space": {
+            "lr": {"type": "uniform", "low": -1.0, "high": 1.0},
+            "warmup_ratio": {"type": "uniform", "low": 0.0, "high": 1.5},
+            "weight_decay": {"type": "uniform", "low": 0.0, "high": float("inf")},
+            "epochs": {"type": "uniform", "low": 1.0, "high": 3.0},
+            "reduction_factor": {"type": "categorical", "choices": [0, -4, "big"]},
+            "select": {"type": "categorical", "choices": ["accuracy", "loss"]},
+            "padding": {"type": "uniform", "low": 0, "high": 1},
+            "patience": {"type": "categorical", "choices": [None, 5, 5]},
+            "batch_size": {"type": "int", "low": "8", "high": 32},
+            "max_grad_norm": {"type": "loguniform", "low": "1e-1", "high": 1.0},
+        },
+        "samples": 2,
+        "seed": 10**29,
+    }
+    with pytest.raises(SpecError) as e:
+        parse_spec(sweep(bad), "x.yaml")
+    found = e.value.problems
+    at = "methods.adapter.search"
+    for fragment in (
+        f"{at}.space.lr.low: expected a positive number, got -1.0; a search tries only legal lr",
+        f"{at}.space.warmup_ratio.high: expected a number in [0, 1), got 1.5",
+        f"{at}.space.weight_decay.high: expected a non-negative number, got inf (not a finite",
+        f"{at}.space.epochs.type: epochs takes a positive integer: search it with int or "
+        "categorical, not uniform",
+        f"{at}.space.reduction_factor.choices[0]: expected a positive integer, got 0",
+        f"{at}.space.reduction_factor.choices[1]: expected a positive integer, got -4",
+        f"{at}.space.reduction_factor.choices[2]: expected a positive integer, got 'big' (str)",
+        f"{at}.space.select.choices[0]: expected 'loss' or 'score', got 'accuracy' (str)",
+        f"{at}.space.padding.type: padding takes 'dynamic' or 'max_length': search it with "
+        "categorical, not uniform",
+        f"{at}.space.patience.choices: choices repeat: [None, 5, 5]",
+        f"{at}.space.batch_size: expected integers low < high, got low='8' (str)",
+        f"{at}.space.max_grad_norm: expected numbers low < high, got low='1e-1' (str), high=1.0 "
+        "(float) (YAML reads 1e-1 as a string",
+        f"{at}.seed: expected a seed, an integer in [0, 4294967295]",
+    ):
+        assert any(p.startswith(fragment) for p in found), f"{fragment!r} not in\n" + "\n".join(
+            found
+        )
+    assert len(found) == 13, "\n".join(found)
+
+
+def test_legal_search_spaces_stay_as_written():
+    good = {
+        "space": {
+            "lr": {"type": "loguniform", "low": 1e-4, "high": 1e-2},
+            "warmup_ratio": {"type": "uniform", "low": 0, "high": 0.2},
+            "epochs": {"type": "int", "low": 2, "high": 6},
+            "patience": {"type": "categorical", "choices": [None, 3]},
+            "omega_dropout": {"type": "categorical", "choices": [0.0, 0.3]},
+            "group_by_length": {"type": "categorical", "choices": [True, False]},
+        },
+        "samples": 2,
+    }
+    spec = parse_spec(sweep(good))
+    assert spec.methods["adapter"].search.space == good["space"]
+
+
 def test_studies_persist_and_a_sample_keeps_its_parameters(tmp_path):
     groups = {
         "g": {

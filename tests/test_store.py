@@ -28,7 +28,9 @@ class TestFileUri(StoreContract):
 class TestObjectStoreRoute(StoreContract):
     @pytest.fixture
     def store(self):
-        return open_store("mem/store", filesystem=pafs._MockFileSystem())
+        store = open_store("mem/store", filesystem=pafs._MockFileSystem())
+        store.settle_s = 0.2  # in memory, one process: racing writes land within microseconds
+        return store
 
 
 def test_open_store_picks_the_backend(tmp_path):

@@ -5,12 +5,11 @@ is misconfigured or down costs a warning, not a trial."""
 from __future__ import annotations
 
 import json
-from argparse import Namespace
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import simulated_run_args
+from tests.conftest import TEST_SWEEPS, simulated_run_args
 from tests.wandb_records import read_records
 
 pytestmark = pytest.mark.ray
@@ -167,10 +166,10 @@ def test_a_misconfigured_or_unreachable_tracker_is_a_warning(tmp_path, monkeypat
     assert err.count("warning: --log-to") == 2  # once per tracker, then silent
 
 
-def test_a_missing_tracker_package_is_exit_2_naming_the_extra(monkeypatch, capsys):
+def test_a_missing_tracker_package_is_exit_2_naming_the_extra(monkeypatch, capsys, tmp_path):
     import importlib.util
 
-    from orchestrator.commands import run
+    from orchestrator.__main__ import main
     from orchestrator.tracking import missing_packages
 
     real = importlib.util.find_spec
@@ -178,9 +177,12 @@ def test_a_missing_tracker_package_is_exit_2_naming_the_extra(monkeypatch, capsy
         importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a)
     )
     assert missing_packages(["wandb", "tensorboard"]) == []
-    args = Namespace(log_to=["mlflow", "mlflow"], sweep="never-read.yaml")
-    assert run.main(args) == 2
+    sweep = str(TEST_SWEEPS / "tiny_sim.yaml")
+    # reported with the invocation's other problems, before anything runs
+    args = ["run", sweep, "--simulate", "--log-to", "mlflow", "--log-to", "mlflow"]
+    assert main([*args, "--results", str(tmp_path / "r"), "--store", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         "error: --log-to mlflow needs the mlflow package: pip install 'scalearn-sweeps[mlflow]'"
     ]
+    assert not (tmp_path / "r").exists(), "nothing ran"

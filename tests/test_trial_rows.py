@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from orchestrator.entry_rows import NODE_FILE, ROWS_FILE, rows_from_store, search_outcome
 from orchestrator.plan import plan_sweep
 from orchestrator.store import open_store
 from orchestrator.sweep.spec import parse_spec
-from orchestrator.trial import NODE_FILE, ROWS_FILE, rows_from_store, search_outcome
 
 
 def _multirc_node(simulate: bool = False):

@@ -18,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from orchestrator.problems import UsageError
 from trainables.tasks.registry import BENCHMARKS, get_task
 
 SPLITS = ("train", "dev", "test")
@@ -138,7 +139,10 @@ def _tasks(benchmark: str, given: str | None) -> list[str]:
     wanted = [t.strip() for t in given.split(",") if t.strip()]
     unknown = [t for t in wanted if t not in known]
     if unknown:
-        raise SystemExit(f"error: {unknown} are not tasks of {benchmark}: {', '.join(known)}")
+        raise UsageError(
+            "--tasks",
+            f"{', '.join(unknown)}: not tasks of {benchmark}; its tasks: {', '.join(known)}",
+        )
     return [t for t in known if t in wanted]  # the paper's order
 
 

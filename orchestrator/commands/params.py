@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from orchestrator.commands.args import positive_int
 from orchestrator.contract.methods import HEADLINE, HEADLINE_BASELINE, METHODS
 from trainables import backbone_ref
 from trainables.backbone_ref import BackboneError
@@ -18,7 +19,7 @@ def add_parser(sub) -> None:
         default="roberta-base",
         help="a name, hub id (org/name[@revision]) or checkpoint folder, as a sweep's backbone:",
     )
-    p.add_argument("--sources", type=int, default=8, help="number of source adapters")
+    p.add_argument("--sources", type=positive_int, default=8, help="number of source adapters")
     p.add_argument("--json", action="store_true")
 
 
@@ -36,8 +37,6 @@ def main(args) -> int:
     import logging
 
     problems = backbone_problems(args.backbone)
-    if args.sources < 1:
-        problems.append(f"--sources: expected a positive number of sources, got {args.sources}")
     if problems:
         for p in problems:
             print(f"error: --backbone {args.backbone}: {p}", file=sys.stderr)

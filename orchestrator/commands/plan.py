@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from orchestrator.commands.args import positive_float, positive_int
 from orchestrator.contract.methods import Kind
 from orchestrator.makespan import LOOP_PER_GPU, TWO_WAVES, compare_schedules
-from orchestrator.plan import Plan, plan_sweep
-from orchestrator.store import open_store
-from orchestrator.sweep.spec import load_spec
+from orchestrator.plan import Plan
+from orchestrator.plan_size import DEFAULT_MAX_NODES
+from orchestrator.preflight import check_sweep
 
 
 def add_parser(sub) -> None:
@@ -22,16 +23,30 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the whole plan (or estimate) as JSON")
     p.add_argument("--estimate", action="store_true", help="estimate the run time on --gpus GPUs")
-    p.add_argument("--gpus", type=float, default=1.0, help="GPUs for --estimate (default 1)")
+    p.add_argument(
+        "--gpus", type=positive_float, default=1.0, help="GPUs for --estimate (default 1)"
+    )
     p.add_argument(
         "--simulate", action="store_true", help="plan the simulated nodes of run --simulate"
+    )
+    add_max_nodes(p)
+
+
+def add_max_nodes(p) -> None:
+    """The plan-size guard's option (``plan`` and ``run``)."""
+    p.add_argument(
+        "--max-nodes",
+        type=positive_int,
+        default=DEFAULT_MAX_NODES,
+        metavar="N",
+        help=f"stop when the sweep makes more than N nodes (default {DEFAULT_MAX_NODES:,})",
     )
 
 
 def main(args) -> int:
-    spec = load_spec(args.sweep)
-    store = open_store(args.store)
-    plan = plan_sweep(spec, committed=store.is_committed, simulate=args.simulate)
+    plan = check_sweep(
+        args.sweep, args.store, max_nodes=args.max_nodes, simulate=args.simulate
+    ).plan
     if args.estimate:
         est = compare_schedules(plan, args.gpus)
         if args.json:

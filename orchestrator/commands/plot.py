@@ -5,8 +5,11 @@ from __future__ import annotations
 import sys
 
 from orchestrator import results
+from orchestrator.commands.args import output_file, results_folder
 from orchestrator.contract.methods import HEADLINE
 from orchestrator.plots import KINDS
+from orchestrator.problems import UsageError
+from trainables.tasks.registry import BENCHMARKS
 
 
 def add_parser(sub) -> None:
@@ -22,7 +25,7 @@ def add_parser(sub) -> None:
         "against the searched hyperparameters; probing: score against each source adapter's "
         "fixed omega, and the pairwise grids; fewshot: average score against k per method",
     )
-    p.add_argument("--benchmark", default=None)
+    p.add_argument("--benchmark", default=None, choices=sorted(BENCHMARKS))
     p.add_argument("--target", default=None, help="with --kind omegas: the target task")
     p.add_argument("--method", default=HEADLINE, help="with --kind omegas: the ScaLearn variant")
 
@@ -33,7 +36,8 @@ def main(args) -> int:
     if not args.out.lower().endswith((".png", ".pdf", ".svg")):
         print(f"error: --out {args.out}: expected a .png, .pdf or .svg file", file=sys.stderr)
         return 2
-    df = results.load(args.dir)
+    output_file(args.out)
+    df = results.load(results_folder(args.dir))
     if df.empty:
         print(f"error: no results in {args.dir}", file=sys.stderr)
         return 2
@@ -49,5 +53,7 @@ def main(args) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the folder went away or refused the file while drawing
+        raise UsageError("--out", f"cannot write {args.out}: {e.strerror or e}") from None
     print(f"wrote {path}")
     return 0

@@ -6,6 +6,7 @@ import os
 import sys
 
 from orchestrator import results
+from orchestrator.commands.args import output_file, results_folder
 
 
 def add_parser(sub) -> None:
@@ -20,7 +21,8 @@ def main(args) -> int:
     if not args.out.lower().endswith((".html", ".htm")):
         print(f"error: --out {args.out}: expected an .html file", file=sys.stderr)
         return 2
-    df = results.load(args.dir)
+    output_file(args.out)
+    df = results.load(results_folder(args.dir))
     if df.empty:
         print(f"error: no results in {args.dir}", file=sys.stderr)
         return 2

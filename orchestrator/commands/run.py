@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from orchestrator.sweep.spec import load_spec
+from orchestrator.commands.args import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from orchestrator.commands.plan import add_max_nodes
 from orchestrator.tracking import TRACKERS
 
 
@@ -27,7 +33,10 @@ def add_parser(sub) -> None:
         help="sleep for the cost model's time instead of training",
     )
     p.add_argument(
-        "--speed", type=float, default=1.0, help="with --simulate: divide durations by this"
+        "--speed",
+        type=positive_float,
+        default=1.0,
+        help="with --simulate: divide durations by this",
     )
     p.add_argument(
         "--simulate-failures",
@@ -36,7 +45,9 @@ def add_parser(sub) -> None:
         help="with --simulate: make the nodes matching GLOB (ids or method/task/sSEED labels, "
         "comma-separated) fail, to rehearse retries and blocked nodes",
     )
-    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of a local Ray instance")
+    p.add_argument(
+        "--num-cpus", type=positive_int, default=None, help="CPUs of a local Ray instance"
+    )
     p.add_argument(
         "--fresh-actors",
         action="store_true",
@@ -45,7 +56,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--min-nodes",
-        type=int,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="wait until the cluster has N Ray nodes before starting (a batch job whose workers "
@@ -53,7 +64,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--min-nodes-timeout",
-        type=float,
+        type=non_negative_float,
         default=600.0,
         metavar="S",
         help="with --min-nodes: seconds to wait (default 600)",
@@ -67,13 +78,14 @@ def add_parser(sub) -> None:
         "its hyperparameters as config, its per-epoch dev metrics as curves",
     )
     p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
+    add_max_nodes(p)
 
 
-def _run(args, spec):
+def _run(args, checked):
     from orchestrator.runner import run_sweep
 
     return run_sweep(
-        spec,
+        checked.spec,
         results=args.results,
         store_uri=args.store,
         address=args.address,
@@ -90,18 +102,29 @@ def _run(args, spec):
 
 
 def main(args) -> int:
-    if args.log_to:
-        from orchestrator.tracking import missing_packages
-
-        missing = missing_packages(args.log_to)
-        if missing:
-            print("\n".join(f"error: {m}" for m in missing), file=sys.stderr)
-            return 2
-    spec = load_spec(args.sweep)
     from orchestrator.cluster import MissingNodes
+    from orchestrator.preflight import check_sweep
+    from orchestrator.problems import Report
+    from orchestrator.runner import absolute, address_problem
+    from orchestrator.tracking import missing_packages
 
+    report = Report()
+    problem = address_problem(args.address)
+    if problem:
+        report.add("--address", "", problem)
+    for missing in missing_packages(args.log_to or []):
+        report.add("", "", missing)
+    checked = check_sweep(
+        args.sweep,
+        absolute(args.store),
+        results=args.results,
+        max_nodes=args.max_nodes,
+        simulate=args.simulate,
+        report=report,
+    )
+    spec = checked.spec
     try:
-        summary = _run(args, spec)
+        summary = _run(args, checked)
     except MissingNodes as e:  # --min-nodes: the cluster did not come up whole
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -117,8 +140,9 @@ def main(args) -> int:
         print(f"  blocked {node_id}", file=sys.stderr)
     from orchestrator import results
     from orchestrator.tables import build_table, render
+    from orchestrator.uri import join
 
-    df = results.load(f"{args.results.rstrip('/')}/{spec.name}")
+    df = results.load(join(args.results, spec.name))
     table = build_table(df)
     if table.methods:
         print("\nresults (test score, mean over seeds):")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestrator import results
+from orchestrator.commands.args import results_folder
 
 
 def add_parser(sub) -> None:
@@ -11,7 +12,7 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    df = results.latest(results.load(args.dir))
+    df = results.latest(results.load(results_folder(args.dir)))
     if df.empty:
         print(f"no results in {args.dir}")
         return 0

@@ -5,18 +5,22 @@ from __future__ import annotations
 import sys
 
 from orchestrator import results
+from orchestrator.commands.args import positive_int, results_folder
 from orchestrator.significance import ALPHA, TESTS
 from orchestrator.tables import build_table, mark_significance, render, search_table
+from trainables.tasks.registry import BENCHMARKS
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("table", help="the results as the paper's grid")
     p.add_argument("dir", help="results/<sweep>")
-    p.add_argument("--benchmark", default=None, help="one benchmark of the sweep")
+    p.add_argument(
+        "--benchmark", default=None, choices=sorted(BENCHMARKS), help="one benchmark of the sweep"
+    )
     p.add_argument("--format", choices=("md", "csv", "latex"), default="md")
     p.add_argument("--split", choices=("test", "dev"), default="test")
     p.add_argument("--std", action="store_true", help="show the std over seeds")
-    p.add_argument("--k", type=int, default=None, help="few-shot sweeps: the k to show")
+    p.add_argument("--k", type=positive_int, default=None, help="few-shot sweeps: the k to show")
     p.add_argument(
         "--search",
         action="store_true",
@@ -55,17 +59,18 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
+    folder = results_folder(args.dir)
     if args.search:
-        print(search_table(results.load(args.dir)))
+        print(search_table(results.load(folder)))
         return 0
     if args.probing or args.fewshot:
         from orchestrator.experiment_tables import render_fewshot, render_probing
 
-        df = results.load(args.dir)
+        df = results.load(folder)
         print(render_probing(df) if args.probing else render_fewshot(df))
         return 0
     t = build_table(
-        results.load(args.dir),
+        results.load(folder),
         benchmark=args.benchmark,
         split=args.split,
         compare_paper=args.compare_paper,
@@ -75,7 +80,7 @@ def main(args) -> int:
         try:
             mark_significance(t, test=args.test, baseline=args.baseline, alpha=args.alpha)
         except ValueError as e:
-            print(f"table: {e}", file=sys.stderr)
+            print(f"error: {e}", file=sys.stderr)
             return 2
     print(render(t, fmt=args.format, std=args.std))
     return 0

@@ -56,12 +56,14 @@ class Legal:
             return None if isinstance(value, str) else f"expected a string, got {show(value)}"
         ok_type = is_int(value) if self.kind is int else is_number(value)
         if not ok_type:
-            hint = ""
-            if isinstance(value, str) and _reads_as_number(value):
-                hint = f" (YAML reads {value} as a string: write it with a dot, e.g. 1.0e-3)"
+            hint = number_hint(value)
+            if self.kind is int and isinstance(value, float) and value.is_integer():
+                hint = f" (write it without a decimal point: {int(value)})"
             return f"expected {self.describe()}, got {show(value)}{hint}"
         if isinstance(value, float) and not math.isfinite(value):
-            return f"expected a finite {self.describe()}, got {value}"
+            return f"expected {self.describe()}, got {value} (not a finite number)"
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            return f"expected {self.describe()}, got {show(value)} (beyond a 64-bit integer)"
         if not _in_range(value, self):
             return f"expected {self.describe()}, got {value}"
         return None
@@ -100,12 +102,19 @@ def _in_range(v: float, legal: Legal) -> bool:
     return True
 
 
+def number_hint(value: Any) -> str:
+    """A hint for a number YAML read as a string (``1e-3``: YAML 1.1 wants a dot), else ''."""
+    if isinstance(value, str) and _reads_as_number(value):
+        return f" (YAML reads {value} as a string: write it with a dot, e.g. 1.0e-3)"
+    return ""
+
+
 def _reads_as_number(text: str) -> bool:
+    """A string YAML 1.1 leaves unread that is a finite number in other notations (1e-3)."""
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True
 
 
 def is_int(v: Any) -> bool:
@@ -118,9 +127,16 @@ def is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def show(v: Any) -> str:
-    """A value and its type, for messages."""
-    return f"{v!r} ({type(v).__name__})"
+def show(v: Any, limit: int = 80) -> str:
+    """A value and its type, for messages; a long value cut to ``limit`` characters."""
+    text = repr(v)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{text} ({type(v).__name__})"
+
+
+# Integers beyond 64 bits fit no tensor, array or counter a trainer uses.
+MAX_INT = 2**63 - 1
 
 
 POSITIVE_INT = Legal(int, low=1)

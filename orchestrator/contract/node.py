@@ -36,6 +36,24 @@ STATUS_ORDER = (
 )
 
 
+def node_label(
+    method: str,
+    where: str,
+    seed: int,
+    sources: tuple[str, ...] | list[str] = (),
+    k: int | None = None,
+    omegas: list[float] | None = None,
+) -> str:
+    """``method/task/s0``; a few-shot node adds ``k16``, a probe its sources' omegas
+    (``probe/rte/mnli@0.5/s0``), so the nodes of one task and seed are told apart in logs."""
+    parts = [method, where]
+    if k is not None:
+        parts.append(f"k{k}")
+    if omegas is not None:
+        parts.append("+".join(f"{t}@{o:g}" for t, o in zip(sources, omegas, strict=False)))
+    return "/".join([*parts, f"s{seed}"])
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """Where one task's data comes from, and how its train (and dev) split is cut down.
@@ -107,8 +125,15 @@ class NodeSpec:
 
     @property
     def label(self) -> str:
-        """A short human name: method, task or benchmark, seed."""
-        return f"{self.method}/{self.task or self.benchmark}/s{self.seed}"
+        """A short human name: method, task or benchmark, few-shot k or probed sources, seed."""
+        return node_label(
+            self.method,
+            self.task or self.benchmark,
+            self.seed,
+            self.tasks,
+            self.hparams.k,
+            self.hparams.probe_omegas,
+        )
 
     @property
     def scored_tasks(self) -> list[str]:

@@ -1,16 +1,18 @@
 """Optuna studies of a run's searches, driven through ask/tell.
 
-One study per search group, persisted in a journal file beside the results, so a killed and rerun
-sweep continues the same study: finished samples are neither lost nor repeated, and a sample that
-was in flight gets the parameters it had been given.
+One study per search group, persisted in a journal with the results (``<results>/<sweep>/search/``,
+also on a results URI: ``orchestrator.hpsearch.journal``), written after every update, so a killed
+and rerun sweep, or one continued by a new head node, continues the same study: finished samples
+are neither lost nor repeated, and a sample that was in flight gets the parameters it had been
+given.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from orchestrator.hpsearch.spec import METRICS
+from orchestrator.uri import join
 
 
 def _distributions(space: dict[str, dict]):
@@ -37,20 +39,21 @@ class SearchStudies:
     """The Optuna studies of a run's search groups: ask, tell, prune, best configuration."""
 
     def __init__(self, groups: dict[str, dict], folder: str):
+        """``folder``: where the journals are, a path or a results URI."""
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
 
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        from orchestrator.hpsearch.journal import ResultsJournal
+
         self.groups = groups  # group id -> {"spec": SearchSpec dict, ...}
         self.studies = {}
         self.trial_numbers: dict[tuple[str, int], int] = {}
         self.live: dict[tuple[str, int], object] = {}  # optuna.Trial objects asked in this run
         for gid, g in groups.items():
             spec = g["spec"]
-            storage = JournalStorage(JournalFileBackend(str(Path(folder) / f"{gid}.journal")))
+            storage = JournalStorage(ResultsJournal(join(folder, f"{gid}.journal")))
             sampler = (
                 optuna.samplers.TPESampler(seed=spec["seed"])
                 if spec["sampler"] == "tpe"

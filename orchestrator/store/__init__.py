@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import pyarrow.fs as pafs
 
-from orchestrator.store.base import ATTEMPTS, CLAIM, MARKER, ArtifactStore
+from orchestrator.store.base import (
+    ATTEMPTS,
+    CLAIM,
+    MARKER,
+    QUARANTINE,
+    REASON,
+    ArtifactStore,
+    DamagedEntry,
+    EntryCheck,
+)
 from orchestrator.store.filesystem import FileSystemStore
 from orchestrator.store.local import LocalStore
 
@@ -29,7 +38,11 @@ __all__ = [
     "ATTEMPTS",
     "CLAIM",
     "MARKER",
+    "QUARANTINE",
+    "REASON",
     "ArtifactStore",
+    "DamagedEntry",
+    "EntryCheck",
     "FileSystemStore",
     "LocalStore",
     "open_store",

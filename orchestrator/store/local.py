@@ -16,8 +16,11 @@ class LocalStore(ArtifactStore):
 
     A marker or claim is written to a temporary name and hard-linked to its final name, which
     fails when that name exists: the first committer wins, atomically, across processes and
-    machines sharing the folder. A fetched payload is the committed folder itself.
+    machines sharing the folder. A fetched payload is the committed folder itself, its digests
+    checked once per process.
     """
+
+    exclusive_create = True
 
     def __init__(self, path: str):
         self.uri = str(path)
@@ -37,8 +40,8 @@ class LocalStore(ArtifactStore):
         finally:
             os.unlink(tmp)
 
-    def fetch(self, node_id: str, cache_dir: str | None = None) -> str:
-        return self._committed_attempt(node_id)
+    def _local_folder(self, path: str) -> str | None:
+        return path
 
     def payload_uri(self, node_id: str) -> str:
         return self._committed_attempt(node_id)

@@ -7,24 +7,46 @@ each key's legal values), wherever in a sweep file the value stands.
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Any
 
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import is_int, is_number, show
+from orchestrator.problems import Problem
 
 RESOURCE_KEYS = {"cpu", "gpu"}
+# Seeds go to numpy, which takes 0 .. 2**32 - 1 (torch and Python's random take more).
+MAX_SEED = 2**32 - 1
+# Ray Tune restarts a failed trial up to this many times; more is a typo, not a plan.
+MAX_RETRIES = 100
 
-__all__ = ["Checker", "is_int", "is_number", "join", "show"]
+__all__ = ["MAX_RETRIES", "MAX_SEED", "Checker", "is_int", "is_number", "join", "show"]
 
 
 class Checker:
-    """Collects problems with their key paths."""
+    """Collects problems with their key paths; the same problem for several tasks is one."""
 
     def __init__(self):
-        self.problems: list[str] = []
+        self._found: dict[tuple[str, str], list[str]] = {}
 
-    def add(self, key: str, message: str) -> None:
-        self.problems.append(f"{key}: {message}" if key else message)
+    def add(self, key: str, message: str, task: str | None = None) -> None:
+        """Record a problem at ``key``; ``task``: the task it concerns, listed on its line."""
+        tasks = self._found.setdefault((key, message), [])
+        if task is not None and task not in tasks:
+            tasks.append(task)
+
+    @property
+    def problems(self) -> list[str]:
+        """Every problem as 'key: message (tasks: ...)'."""
+        return [p.text for p in self.found("")]
+
+    def found(self, where: str) -> list[Problem]:
+        """Every problem, located in the file ``where``."""
+        return [Problem(where, k, m, list(t)) for (k, m), t in self._found.items()]
+
+    def keys(self) -> list[str]:
+        """The key paths that have a problem."""
+        return [k for k, _ in self._found]
 
     def mapping(self, value: Any, key: str) -> dict | None:
         if value is None:
@@ -39,18 +61,30 @@ class Checker:
             if k not in allowed:
                 self.unknown_key(join(key, k), k, allowed)
 
-    def unknown_key(self, path: str, k: Any, allowed: set[str]) -> None:
+    def unknown_key(self, path: str, k: Any, allowed: set[str], task: str | None = None) -> None:
         """Report ``k`` at ``path`` as unknown, with the nearest allowed key or the whole list."""
         if k in hp.FIELDS and hp.FIELDS[k].set_by == hp.PLANNER:
-            self.add(path, f"{k!r} is set by the sweep's fewshot block, not here")
+            self.add(path, f"{k!r} is set by the sweep's fewshot block, not here", task)
             return
         hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
         fix = f"did you mean {hint[0]!r}?" if hint else f"allowed: {', '.join(sorted(allowed))}"
-        self.add(path, f"unknown key; {fix}")
+        self.add(path, f"unknown key; {fix}", task)
+
+    def seed(self, value: Any, key: str) -> bool:
+        """Whether ``value`` is a seed; a problem at ``key`` if not."""
+        if is_seed(value):
+            return True
+        self.add(key, f"expected a seed, an integer in [0, {MAX_SEED}], got {show(value)}")
+        return False
 
     def seeds(self, value: Any, key: str) -> list[int] | None:
-        if not isinstance(value, list) or not all(is_int(s) and s >= 0 for s in value):
-            self.add(key, f"expected a list of non-negative integers, got {show(value)}")
+        if not isinstance(value, list) or not all(is_seed(s) for s in value):
+            bad = [s for s in value if not is_seed(s)] if isinstance(value, list) else value
+            self.add(
+                key,
+                f"expected a list of seeds, non-negative integers up to {MAX_SEED}, "
+                f"got {show(bad)}",
+            )
             return None
         if not value:
             self.add(key, "the seed list is empty; give at least one seed, e.g. [0]")
@@ -92,15 +126,30 @@ class Checker:
             return None
         self.known_keys(value, RESOURCE_KEYS, key)
         out = {}
-        for k in RESOURCE_KEYS & set(value):
+        for k in sorted(RESOURCE_KEYS & set(value)):
             v = value[k]
-            if not is_number(v) or v < 0:
-                self.add(join(key, k), f"expected a non-negative number, got {show(v)}")
+            if k == "cpu" and not (is_number(v) and math.isfinite(v) and v > 0):
+                self.add(
+                    join(key, k),
+                    f"expected a positive number of CPUs per trial (fractions allowed), "
+                    f"got {show(v)}{hp.number_hint(v)}",
+                )
+            elif k == "gpu" and not (is_number(v) and math.isfinite(v) and v >= 0):
+                self.add(
+                    join(key, k),
+                    f"expected a non-negative number of GPUs per trial, got {show(v)}"
+                    f"{hp.number_hint(v)}",
+                )
             elif k == "gpu" and v > 1 and not float(v).is_integer():
                 self.add(join(key, k), f"a fraction of a GPU must be at most 1, got {v}")
             else:
                 out[k] = v
         return out
+
+
+def is_seed(v: Any) -> bool:
+    """An integer numpy can seed with."""
+    return is_int(v) and 0 <= v <= MAX_SEED
 
 
 def join(key: str, sub: Any) -> str:

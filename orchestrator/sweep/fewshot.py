@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.contract import hparams as hp
+from orchestrator.contract.hparams import show
 from orchestrator.contract.methods import METHODS, Kind
 
 if TYPE_CHECKING:
@@ -45,25 +47,25 @@ class FewShotSpec:
         return extra
 
 
-def _positive_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v > 0
-
-
 def parse_fewshot(c: Checker, raw: Any, methods: dict) -> FewShotSpec | None:
     """Validate the ``fewshot`` block; problems go to ``c`` under "fewshot.*" keys."""
     raw = c.mapping(raw, "fewshot")
     if raw is None:
         return None
     c.known_keys(raw, FEWSHOT_KEYS, "fewshot")
+    # k and dev_limit are hyperparameters of the nodes: checked by their rules in HParams
     ks = raw.get("k")
-    if not isinstance(ks, list) or not ks or not all(_positive_int(k) for k in ks):
-        c.add("fewshot.k", f"expected a non-empty list of positive integers, got {ks!r}")
+    if not isinstance(ks, list) or not ks or any(k is None or hp.check_value("k", k) for k in ks):
+        c.add("fewshot.k", f"expected a non-empty list of positive integers, got {show(ks)}")
         ks = []
     elif len(set(ks)) != len(ks):
         c.add("fewshot.k", f"values repeat: {ks}")
+        ks = list(dict.fromkeys(ks))
     dev_limit = raw.get("dev_limit", DEFAULT_DEV_LIMIT)
-    if dev_limit is not None and not _positive_int(dev_limit):
-        c.add("fewshot.dev_limit", f"expected a positive integer or null, got {dev_limit!r}")
+    problem = hp.check_value("dev_limit", dev_limit)
+    if problem:
+        c.add("fewshot.dev_limit", problem)
+        dev_limit = DEFAULT_DEV_LIMIT
     sources = c.hparams(c.mapping(raw.get("sources"), "fewshot.sources") or {}, "fewshot.sources")
     for name in methods:
         if name in METHODS and METHODS[name].kind == Kind.JOINT:

@@ -71,7 +71,8 @@ def parse_probing(c: Checker, raw: Any, tasks: list[str]) -> ProbingSpec | None:
         if partner not in tasks:
             c.add(
                 "probing.pairwise.with",
-                f"expected a task of the sweep ({', '.join(tasks)}), got {show(partner)}",
+                f"expected one of the tasks of the sweep's benchmarks ({', '.join(tasks)}), "
+                f"got {show(partner)}",
             )
         pw_targets = _tasks(c, pw.get("targets"), "probing.pairwise.targets", tasks) or list(tasks)
         pw_omegas = _omegas(c, pw.get("omegas", omegas), "probing.pairwise.omegas")
@@ -91,7 +92,11 @@ def _tasks(c: Checker, value: Any, key: str, tasks: list[str]) -> list:
         return []
     unknown = [t for t in value if t not in tasks]
     if unknown:
-        c.add(key, f"not tasks of this sweep: {', '.join(unknown)}; tasks: {', '.join(tasks)}")
+        c.add(
+            key,
+            f"not tasks of this sweep: {', '.join(unknown)}; the tasks of its benchmarks: "
+            f"{', '.join(tasks)}",
+        )
     if len(set(value)) != len(value):
         c.add(key, f"tasks repeat: {value}")
     return [t for t in tasks if t in value]  # the sweep's order

@@ -1,26 +1,31 @@
 """Sweep files: YAML in, a typed and validated ``SweepSpec`` out.
 
 Every problem of a file is collected and reported at once, each naming the file, the key path and
-what would be right, so a user fixes a sweep in one pass and before any trial starts.
+what would be right, so a user fixes a sweep in one pass and before any trial starts. The YAML is
+read strictly (``orchestrator.sweep.yaml_loader``: duplicate keys, nesting, aliases, encoding).
+``read_spec`` returns the problems with a spec of the file's valid parts, so later checks (sources,
+data, plan size: ``orchestrator.preflight``) can add theirs to the same report.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.methods import DEFAULT_SOURCE_METHOD, METHODS, Kind, methods_of_kind
 from orchestrator.hpsearch.spec import SearchSpec, parse_search
+from orchestrator.problems import InputError, Problem
+from orchestrator.sweep import yaml_loader
 from orchestrator.sweep.backbone import check_backbone
-from orchestrator.sweep.checks import Checker, is_int, show
+from orchestrator.sweep.checks import MAX_RETRIES, MAX_SEED, Checker, is_int, show
 from orchestrator.sweep.fewshot import FewShotSpec, parse_fewshot
 from orchestrator.sweep.probing import ProbingSpec, parse_probing
+from trainables import backbone_ref
 from trainables.backbone_ref import BackboneRef
 from trainables.tasks.registry import BENCHMARKS, TASKS
 
@@ -46,15 +51,16 @@ SCOPES = ("benchmark", "sweep")
 BENCHMARK_KEYS = {"tasks", "seeds", "task_seeds", "data", "task_data"}
 METHOD_EXTRA_KEYS = {"seeds", "per_task", "per_benchmark", "resources", "search"}
 SOURCES_KEYS = {"method", "seed"}
+# A hub data set id ('nyu-mll/glue'; the hub's own rule: letters, digits, '-', '_', '.').
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?")
 
 
-class SpecError(Exception):
+class SpecError(InputError):
     """A sweep file with problems; ``problems`` lists them all as 'key.path: message'."""
 
-    def __init__(self, path: str, problems: list[str]):
+    def __init__(self, path: str, problems: list[str] | list[Problem]):
         self.path = path
-        self.problems = problems
-        super().__init__("\n".join(f"{path}: {p}" for p in problems))
+        super().__init__([p if isinstance(p, Problem) else Problem(path, "", p) for p in problems])
 
 
 @dataclass
@@ -65,6 +71,7 @@ class BenchmarkSpec:
     tasks: list[str]
     seeds: dict[str, list[int]]
     data: dict[str, dict]
+    data_keys: dict[str, str] = field(default_factory=dict)  # task -> where its data is given
 
 
 @dataclass
@@ -171,26 +178,49 @@ class SweepSpec:
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
     """Read and validate a sweep file; raises SpecError naming every problem."""
+    spec, found = read_spec(path)
+    if found:
+        raise SpecError(str(path), found)
+    return spec
+
+
+def read_spec(path: str | os.PathLike) -> tuple[SweepSpec | None, list[Problem]]:
+    """Read a sweep file: its spec and every problem found in it.
+
+    With problems, the spec holds the file's valid parts only (None when the file cannot be read
+    as a mapping at all): enough for later checks to find their own problems, never to run.
+    """
     path = str(path)
     try:
-        text = Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as e:
-        raise SpecError(path, [f"cannot read the file: {e.strerror or e}"]) from None
+        return None, [Problem(path, "", f"cannot read the file: {e.strerror or e}")]
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise SpecError(path, [f"{where}invalid YAML: {problem}"]) from None
-    return parse_spec(raw, path)
+        raw, duplicates = yaml_loader.load(data)
+    except yaml_loader.YamlFileError as e:
+        return None, [Problem(path, "", e.message)]
+    c = Checker()
+    for key, message in duplicates:
+        c.add(key, message)
+    spec = check_spec(c, raw, path)
+    return spec, c.found(path)
 
 
 def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
-    """Validate an already parsed sweep document."""
+    """Validate an already parsed sweep document; raises SpecError naming every problem."""
     c = Checker()
+    spec = check_spec(c, raw, path)
+    if c.problems:
+        raise SpecError(path, c.found(path))
+    return spec
+
+
+def check_spec(c: Checker, raw: Any, path: str = "<sweep>") -> SweepSpec | None:
+    """The spec of a parsed sweep document, its problems added to ``c``; with problems, a spec of
+    the valid parts (None when ``raw`` is no mapping)."""
     if not isinstance(raw, dict):
-        raise SpecError(path, [f"the file must be a mapping of keys, got {show(raw)}"])
+        c.add("", f"the file must be a mapping of keys, got {show(raw)}")
+        return None
     if hp.NUMERICS_KEY in raw:
         c.add(
             hp.NUMERICS_KEY,
@@ -206,6 +236,7 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum()
     ):
         c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {show(name)}")
+        name = ""
     backbone = raw.get("backbone", "")
     if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
         c.add(
@@ -213,6 +244,7 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
             "expected a backbone: a name such as 'roberta-base', a hub id 'org/name[@revision]' "
             f"or a checkpoint folder, got {show(backbone)}",
         )
+        backbone = ""
 
     training = c.hparams(c.mapping(raw.get("training"), "training") or {}, "training")
     base_dir = Path(path).parent if path != "<sweep>" else Path.cwd()
@@ -222,37 +254,46 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
     sources = c.mapping(raw.get("sources"), "sources") or {}
     c.known_keys(sources, SOURCES_KEYS, "sources")
     source_method = sources.get("method", DEFAULT_SOURCE_METHOD)
-    if source_method not in METHODS or METHODS[source_method].kind != Kind.STL:
+    if (
+        not isinstance(source_method, str)
+        or METHODS.get(source_method, None) is None
+        or (METHODS[source_method].kind != Kind.STL)
+    ):
         stl = methods_of_kind(Kind.STL)
         c.add(
             "sources.method",
             f"expected a stage-one method ({', '.join(stl)}), got {show(source_method)}",
         )
+        source_method = DEFAULT_SOURCE_METHOD
     source_seed = sources.get("seed", 0)
-    if not is_int(source_seed) or source_seed < 0:
-        c.add("sources.seed", f"expected a non-negative integer, got {show(source_seed)}")
+    if not c.seed(source_seed, "sources.seed"):
+        source_seed = 0
 
     resources = {"cpu": 1, "gpu": 0}
     resources.update(c.resources(raw.get("resources"), "resources") or {})
     retries = raw.get("retries", 1)
-    if not is_int(retries) or retries < 0:
-        c.add("retries", f"expected a non-negative integer, got {show(retries)}")
+    if not is_int(retries) or not 0 <= retries <= MAX_RETRIES:
+        c.add("retries", f"expected an integer in [0, {MAX_RETRIES}], got {show(retries)}")
+        retries = 1
     description = raw.get("description", "")
     scope = raw.get("scope", SCOPES[0])
     if scope not in SCOPES:
         c.add("scope", f"expected one of {', '.join(SCOPES)}, got {show(scope)}")
+        scope = SCOPES[0]
     elif scope == "sweep" and len(benchmarks) < 2:
         c.add("scope", "'sweep' pools the tasks of several benchmarks; this sweep has one")
+        scope = SCOPES[0]
     fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
     tasks = list(dict.fromkeys(t for b in benchmarks.values() for t in b.tasks))
+    before = len(c.keys())
     probing = parse_probing(c, raw["probing"], tasks) if "probing" in raw else None
     _check_probing_methods(c, probing, methods, fewshot)
+    if len(c.keys()) > before:
+        probing = None  # with problems, no probing plan: the rest of the file is still checked
     ref = None
     if isinstance(backbone, str) and backbone:
         ref = check_backbone(c, backbone, base_dir, methods, tasks, source_method)
 
-    if c.problems:
-        raise SpecError(path, c.problems)
     return SweepSpec(
         name=name,
         path=path,
@@ -268,7 +309,8 @@ def parse_spec(raw: Any, path: str = "<sweep>") -> SweepSpec:
         fewshot=fewshot,
         probing=probing,
         scope=scope,
-        backbone_ref=ref,
+        # a backbone with problems: the tiny one stands in, so the rest can still be planned
+        backbone_ref=ref if ref is not None else backbone_ref.parse(backbone_ref.TINY),
     )
 
 
@@ -335,60 +377,95 @@ def _parse_benchmarks(c: Checker, raw: Any, base_dir: Path) -> dict[str, Benchma
             seeds[t] = c.seeds(s, f"{key}.task_seeds.{t}") or default_seeds
         data = c.mapping(braw.get("data"), f"{key}.data") or {}
         task_data = c.mapping(braw.get("task_data"), f"{key}.task_data") or {}
-        per_task = {}
+        per_task, data_keys = {}, {}
         for t in tasks:
             merged = dict(data)
             merged.update(c.mapping(task_data.get(t), f"{key}.task_data.{t}") or {})
             where = f"{key}.task_data.{t}" if t in task_data else f"{key}.data"
-            per_task[t] = _check_data(c, merged, where, bname, base_dir)
+            per_task[t] = _check_data(c, merged, where, bname, t, base_dir)
+            data_keys[t] = where
         for t in task_data:
             if t not in tasks:
                 c.add(
                     f"{key}.task_data.{t}", f"not a task of this sweep; tasks: {', '.join(tasks)}"
                 )
-        out[bname] = BenchmarkSpec(bname, tasks, seeds, per_task)
+        out[bname] = BenchmarkSpec(bname, tasks, seeds, per_task, data_keys)
     return out
 
 
-def _check_data(c: Checker, data: dict, key: str, benchmark: str, base_dir: Path) -> dict:
-    c.known_keys(data, DATA_KEYS, key)
+def _check_data(
+    c: Checker, data: dict, key: str, benchmark: str, task: str, base_dir: Path
+) -> dict:
+    """The data spec of ``task``; with problems (each listing the tasks it concerns), a stand-in
+    that plans but never runs."""
+    problems = []
+
+    def bad(k: str, message: str) -> None:
+        problems.append(k)
+        c.add(k, message, task=task)
+
+    for k in data:
+        if k not in DATA_KEYS:
+            problems.append(k)
+            c.unknown_key(f"{key}.{k}", k, DATA_KEYS, task=task)
     default_source = "synthetic" if benchmark == "synthetic" else "hub"
     source = data.get("source", default_source)
     out = {k: v for k, v in data.items() if k in DATA_KEYS}
     out["source"] = source
     if source not in DATA_SOURCES:
-        c.add(f"{key}.source", f"expected one of {', '.join(DATA_SOURCES)}, got {show(source)}")
-        return out
+        bad(f"{key}.source", f"expected one of {', '.join(DATA_SOURCES)}, got {show(source)}")
+        return {"source": default_source}
     if source == "local":
         d = data.get("dir")
         if not isinstance(d, str) or not d:
-            c.add(
+            bad(
                 f"{key}.dir",
                 "missing; a local data source needs dir: PATH (relative to the sweep file)",
             )
-            return out
+            return {"source": default_source}
         resolved = Path(os.path.expandvars(os.path.expanduser(d)))
         if not resolved.is_absolute():
             resolved = (base_dir / resolved).resolve()
         if not resolved.is_dir():
-            c.add(
+            bad(
                 f"{key}.dir",
                 f"no such directory: {resolved} (relative paths start at the sweep file's folder)",
             )
         out["dir"] = str(resolved)
     if source == "synthetic" and benchmark != "synthetic":
-        c.add(
+        bad(
             f"{key}.source",
             f"'synthetic' data exists only for the synthetic benchmark, not {benchmark}",
         )
+    if source == "hub":
+        _check_hub(data, key, base_dir, bad)
     for k in ("seed", "n_train", "n_test", "k"):
         if k in data:
             v = data[k]
-            ok = is_int(v) and (v >= 0 if k == "seed" else v > 0)
+            limit = MAX_SEED if k == "seed" else hp.MAX_INT
+            ok = is_int(v) and (0 if k == "seed" else 1) <= v <= limit
             if not ok:
-                sign = "non-negative" if k == "seed" else "positive"
-                c.add(f"{key}.{k}", f"expected a {sign} integer, got {show(v)}")
-    return out
+                what = f"a seed in [0, {MAX_SEED}]" if k == "seed" else "a positive integer"
+                bad(f"{key}.{k}", f"expected {what}, got {show(v)}")
+    return {"source": default_source} if problems else out
+
+
+def _check_hub(data: dict, key: str, base_dir: Path, bad) -> None:
+    """A hub data spec's repository (an id such as 'nyu-mll/glue', or a local copy), config and
+    revision (names of the hub)."""
+    repo = data.get("repo")
+    if repo is not None:
+        local = isinstance(repo, str) and (Path(repo).is_dir() or (base_dir / repo).is_dir())
+        if not isinstance(repo, str) or not (HUB_ID.fullmatch(repo) or local):
+            bad(
+                f"{key}.repo",
+                f"expected a hub data set id such as 'nyu-mll/glue' (letters, digits, '-', '_', "
+                f"'.'; one '/') or a local folder, got {show(repo)}",
+            )
+    for k, example in (("config", "'rte'"), ("revision", "a branch, tag or commit")):
+        v = data.get(k)
+        if v is not None and (not isinstance(v, str) or not v.strip()):
+            bad(f"{key}.{k}", f"expected a string ({example}), got {show(v)}")
 
 
 def _parse_methods(
@@ -418,7 +495,8 @@ def _parse_methods(
             if t not in all_tasks:
                 c.add(
                     f"{key}.per_task.{t}",
-                    f"not a task of this sweep; tasks: {', '.join(sorted(all_tasks))}",
+                    "not a task of this sweep; the tasks of its benchmarks: "
+                    + ", ".join(sorted(all_tasks)),
                 )
             v = c.mapping(v, f"{key}.per_task.{t}") or {}
             per_task[t] = c.hparams(v, f"{key}.per_task.{t}", extra={"search"})

@@ -72,6 +72,13 @@ def split_files(folder: str | Path) -> dict[str, list[Path]]:
     return found
 
 
+def missing_splits(task: str, folder: str | Path, splits: tuple[str, ...]) -> list[str]:
+    """Those of ``splits`` that have no file for ``task`` under ``folder`` (what ``read_local``
+    would stop at), without reading a file."""
+    found = split_files(task_dir(task, folder))
+    return [split for split in splits if not found.get(split)]
+
+
 def read_local(task: str, folder: str | Path, splits: tuple[str, ...]) -> dict[str, list[dict]]:
     """Rows (hub columns) of each of ``splits`` of ``task`` from the files in ``folder``.
 
