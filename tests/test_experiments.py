@@ -336,11 +336,11 @@ def test_a_real_few_shot_sweep_draws_score_against_k(cli, tmp_path):
 
 
 @pytest.mark.ray
-def test_an_interrupted_few_shot_sweep_resumes_without_training_twice(cli, tmp_path):
+def test_an_interrupted_few_shot_sweep_resumes_without_training_twice_and_draws(cli, tmp_path):
     # the k = 8 ScaLearn nodes fail (as a crash would leave them): a rerun trains those and what
-    # they block, and finds the rest in the store
+    # they block, and finds the rest in the store; the simulated results draw as real ones do
     sweep = TEST_SWEEPS / "tiny_fewshot.yaml"
-    args = simulated_run_args(sweep, tmp_path, "200")
+    args = simulated_run_args(sweep, tmp_path, "1000")
     first = cli(*args, "--simulate-failures", "scalearn/*/k8/*", timeout=600)
     assert first.returncode == 1, first.stderr[-3000:]
     folder = str(tmp_path / "results" / "tiny_fewshot")
@@ -355,15 +355,20 @@ def test_an_interrupted_few_shot_sweep_resumes_without_training_twice(cli, tmp_p
     assert failed <= set(df.loc[df["status"] == "done", "node_id"])
     trained = [t["node_id"] for t in results.trainings(folder)]
     assert len(trained) == len(set(trained)) == len(done_first) + len(failed)
+    out = tmp_path / "fewshot.png"
+    drawn = cli("plot", folder, "--kind", "fewshot", "--out", str(out))
+    assert drawn.returncode == 0, drawn.stderr
+    assert _ink(_picture(out)) > 0.02
 
 
 @pytest.mark.ray
-def test_simulated_probing_and_few_shot_results_draw_too(cli, tmp_path):
-    for name, kind in (("tiny_probing", "probing"), ("tiny_fewshot", "fewshot")):
-        work = tmp_path / name
-        run = cli(*simulated_run_args(TEST_SWEEPS / f"{name}.yaml", work, "200"), timeout=600)
-        assert run.returncode == 0, run.stderr[-3000:]
-        out = work / f"{kind}.png"
-        drawn = cli("plot", str(work / "results" / name), "--kind", kind, "--out", str(out))
-        assert drawn.returncode == 0, drawn.stderr
-        assert _ink(_picture(out)) > 0.02
+def test_simulated_probing_results_draw_too(cli, tmp_path):
+    # (simulated few-shot results are drawn by the resume test above)
+    run = cli(*simulated_run_args(TEST_SWEEPS / "tiny_probing.yaml", tmp_path, "1000"), timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = tmp_path / "probing.png"
+    drawn = cli(
+        "plot", str(tmp_path / "results" / "tiny_probing"), "--kind", "probing", "--out", str(out)
+    )
+    assert drawn.returncode == 0, drawn.stderr
+    assert _ink(_picture(out)) > 0.02
