@@ -44,19 +44,6 @@ def build(method: str):
     return NodeModel.build(BACKBONE, method, heads, dict(get_method(method).defaults), 0)
 
 
-def make_batch(batch_size: int, length: int) -> dict:
-    """Random token ids with a spread of lengths (padding at the end of short rows)."""
-    import torch
-
-    g = torch.Generator().manual_seed(0)
-    ids = torch.randint(3, 50000, (batch_size, length), generator=g)
-    lengths = torch.randint(length // 3, length + 1, (batch_size,), generator=g)
-    lengths[0] = length
-    mask = (torch.arange(length)[None, :] < lengths[:, None]).long()
-    ids[mask == 0] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": torch.arange(batch_size) % 2}
-
-
 def check(method: str, batch: dict, steps: int, device) -> dict:
     """Train ``steps`` bf16 steps of ``method``; finiteness, masks, time and peak memory."""
     import torch
@@ -127,6 +114,8 @@ def main() -> int:
         )
         return 2
     import logging
+
+    from stage_two import make_batch  # the stage-two benchmark's random batches
 
     logging.getLogger("adapters").setLevel(logging.ERROR)
     batch = make_batch(args.batch_size, args.length)

@@ -86,3 +86,18 @@ def output_file(path: str, option: str = "--out") -> Path:
     if not os.access(folder, os.W_OK):
         raise UsageError(option, f"cannot write in {folder}: permission denied")
     return out
+
+
+def results_to_draw(folder: str, out: str, suffixes: tuple[str, ...], expected: str):
+    """The results of ``folder`` for a command that writes them to the file ``out``: the file's
+    kind (one of ``suffixes``, ``expected`` says which) and folder checked first; UsageError when
+    either is wrong or there are no results."""
+    from orchestrator import results
+
+    if not out.lower().endswith(suffixes):
+        raise UsageError(f"--out {out}", f"expected {expected}")
+    output_file(out)
+    df = results.load(results_folder(folder))
+    if df.empty:
+        raise UsageError("", f"no results in {folder}")
+    return df

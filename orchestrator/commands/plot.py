@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from orchestrator import results
-from orchestrator.commands.args import output_file, results_folder
+from orchestrator.commands.args import results_to_draw
 from orchestrator.contract.methods import HEADLINE
 from orchestrator.plots import KINDS
 from orchestrator.problems import UsageError
@@ -33,14 +32,7 @@ def add_parser(sub) -> None:
 def main(args) -> int:
     from orchestrator.plots import plot
 
-    if not args.out.lower().endswith((".png", ".pdf", ".svg")):
-        print(f"error: --out {args.out}: expected a .png, .pdf or .svg file", file=sys.stderr)
-        return 2
-    output_file(args.out)
-    df = results.load(results_folder(args.dir))
-    if df.empty:
-        print(f"error: no results in {args.dir}", file=sys.stderr)
-        return 2
+    df = results_to_draw(args.dir, args.out, (".png", ".pdf", ".svg"), "a .png, .pdf or .svg file")
     try:
         path = plot(
             df,

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
 
-from orchestrator import results
-from orchestrator.commands.args import output_file, results_folder
+from orchestrator.commands.args import results_to_draw
 
 
 def add_parser(sub) -> None:
@@ -18,14 +16,7 @@ def add_parser(sub) -> None:
 def main(args) -> int:
     from orchestrator.report import render_report
 
-    if not args.out.lower().endswith((".html", ".htm")):
-        print(f"error: --out {args.out}: expected an .html file", file=sys.stderr)
-        return 2
-    output_file(args.out)
-    df = results.load(results_folder(args.dir))
-    if df.empty:
-        print(f"error: no results in {args.dir}", file=sys.stderr)
-        return 2
+    df = results_to_draw(args.dir, args.out, (".html", ".htm"), "an .html file")
     page = render_report(df, title=f"{os.path.basename(args.dir.rstrip('/'))}: results")
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(page)
