@@ -81,6 +81,17 @@ def retried_from(stdout: str) -> int:
     return 0
 
 
+def failed_retries(stdout: str) -> int:
+    """Retries that failed again: a node retried more than once, or failed after its retries."""
+    retried = Counter(
+        line.split("retrying ", 1)[1].split(" (", 1)[0]
+        for line in stdout.splitlines()
+        if "retrying " in line
+    )
+    failed = sum(1 for line in stdout.splitlines() if "FAILED " in line)
+    return failed + sum(c - 1 for c in retried.values())
+
+
 def outcome(work: Path, sweeps: list[Path]) -> dict:
     """Nodes planned, completed, lost and trained more than once across the given sweeps."""
     store = open_store(str(work / "store"))
@@ -102,6 +113,11 @@ def outcome(work: Path, sweeps: list[Path]) -> dict:
     }
 
 
+# How long the worker kill waits for a moment with a running and an idle trial process on the
+# worker before it kills at a moment with a running one only.
+IDLE_WAIT_S = 4.0
+
+
 def worker_kill(work: Path) -> dict:
     """Kill a worker's raylet while trials run on it; the sweep must still complete."""
     with LocalCluster(workers=2, cpus_per_worker=2) as cluster:
@@ -120,14 +136,20 @@ def worker_kill(work: Path) -> dict:
             if store_dir.exists() and len(open_store(str(store_dir)).committed_ids()) >= 1:
                 break
             time.sleep(0.2)
-        # Kill while a trial of the next wave runs there: the first wave's trials may be done
-        # already, and between waves the worker is idle; a kill then tests nothing.
-        for wanted in (0, 1):  # first wave gone from worker 0, then a next-wave trial on it
-            while time.time() < deadline and proc.poll() is None:
-                if min(cluster.running_trials(0), 1) == wanted:
-                    break
-                time.sleep(0.1)
-        time.sleep(0.5)  # past the trial's start, into its training
+        # Kill while a trial runs there (between waves the worker may be idle; a kill then tests
+        # nothing), at best while an idle process Tune keeps for reuse waits there too: the
+        # retry must not be handed that one.
+        idle_deadline = time.time() + IDLE_WAIT_S
+        idle_on_killed, running_since = 0, None
+        while time.time() < deadline and proc.poll() is None:
+            running, idle_on_killed = cluster.trial_processes(0)
+            now = time.time()
+            running_since = (running_since or now) if running else None
+            # a trial seen running a while is into its training, not about to report its end
+            into_training = running_since is not None and now - running_since >= 0.3
+            if into_training and (idle_on_killed or now > idle_deadline):
+                break
+            time.sleep(0.05)
         cluster.kill_worker(0)
         out, _ = proc.communicate(timeout=600)
         return {
@@ -136,7 +158,9 @@ def worker_kill(work: Path) -> dict:
             "driver_kills": 0,
             "trials_retried": retried_from(out),
             "exit_status": proc.returncode,
+            "retries_failed": failed_retries(out),
             "processes_reused": "trial processes: reused" in out,
+            "idle_processes_on_killed_worker": idle_on_killed,
             "log_tail": out[-1500:],
         }
 

@@ -12,9 +12,10 @@ with as many seeds as ``--nodes`` asks for, run with ``run --simulate`` semantic
   of each tenth of the run (from the result rows' ``finished_at``); a rate that falls as the
   experiment grows is work that grows faster than the node count;
 - ``cluster``: a loopback two-node cluster (``orchestrator.local_cluster.LocalCluster``: a head
-  that runs the driver only and two workers of ``--slots`` / 2 CPUs), one trial process per trial
-  as on every cluster, at ``--speed`` (trials of a few seconds): the measured makespan (first
-  trial start to last commit) against ``simulate_schedule`` of the same plan and slots;
+  that runs the driver only and two workers of ``--slots`` / 2 CPUs) with the runner's defaults
+  there (trial processes reused, guarded against lost machines: ``orchestrator.actor_reuse``), at
+  ``--speed`` (trials of a few seconds): the measured makespan (first trial start to last commit)
+  against ``simulate_schedule`` of the same plan and slots;
 - each run's driver peak memory (RSS high-water mark of this process; Ray runs beside it in
   other processes) and CPU seconds, then the time of ``status`` and ``table`` over the results
   and of a rerun of the sweep that finds every node cached.

@@ -10,7 +10,11 @@ per arm, each on a fresh instance and store:
 
 - ``fresh`` (the baseline): every trial in a new Ray actor process, as Tune does without reuse;
 - ``reused`` (the runner's default on a local instance unless trials share GPUs): Tune hands a
-  finished trial's process to the next trial asking for the same resources.
+  finished trial's process to the next trial asking for the same resources;
+- ``cluster-fresh`` and ``cluster`` (``--arms``): a loopback cluster of two workers
+  (``orchestrator.local_cluster``), a process per trial, and the runner's default there:
+  processes reused, with the guard that evicts idle ones after a lost machine
+  (``orchestrator.actor_reuse``).
 
 For each arm it reports:
 
@@ -87,8 +91,11 @@ def start_breakdown(ready: dict, rows: dict, process_start: dict) -> dict[str, l
 
 
 # fresh: a new trial process per trial (baseline); reused: the default on a local instance;
-# cluster: a loopback two-node cluster, where the runner starts a process per trial
-ARMS = ("fresh", "reused", "cluster")
+# cluster: a loopback two-node cluster with the runner's default there (processes reused, the
+# lost-machine guard of orchestrator.actor_reuse); cluster-fresh: that cluster with a process per
+# trial (the baseline on a cluster)
+ARMS = ("fresh", "reused", "cluster-fresh", "cluster")
+REUSE = {"fresh": False, "reused": True, "cluster-fresh": False, "cluster": None}
 DEFAULT_ARMS = ("fresh", "reused")
 
 
@@ -105,7 +112,7 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, arm: str) -> d
 
     with contextlib.ExitStack() as stack:
         address = None
-        if arm == "cluster":
+        if arm.startswith("cluster"):
             os.environ.update(CLUSTER_ENV)
             cluster = stack.enter_context(LocalCluster(workers=2, cpus_per_worker=slots // 2))
             address = cluster.address
@@ -126,7 +133,7 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, arm: str) -> d
                 address=address,
                 simulate=True,
                 speed=speed,
-                reuse_actors={"fresh": False, "reused": True}.get(arm),
+                reuse_actors=REUSE[arm],
             )
         finally:
             run_end = time.time()
@@ -149,7 +156,7 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, arm: str) -> d
     }
     parts = start_breakdown(ready_times(nodes, rows, slots, run_start), rows, process_start)
     return {
-        "reuse_actors": arm == "reused",
+        "reuse_actors": REUSE[arm] is not False,
         "nodes_done": len(rows),
         "run_ok": bool(summary.ok),
         "measured_makespan_s": measured,
@@ -192,8 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         "--arms",
         default=",".join(DEFAULT_ARMS),
         help="comma-separated: 'reused' (the runner's default on a local instance: Tune reuses "
-        "a finished trial's process), 'fresh' (a new process per trial, the baseline) and "
-        "'cluster' (a loopback cluster of two workers of --slots / 2 CPUs, a process per trial)",
+        "a finished trial's process), 'fresh' (a new process per trial, the baseline), "
+        "'cluster' (a loopback cluster of two workers of --slots / 2 CPUs, with the runner's "
+        "default there: processes reused, guarded against lost machines) and 'cluster-fresh' "
+        "(that cluster, a process per trial)",
     )
     args = parser.parse_args(argv)
     arms = [a for a in args.arms.split(",") if a]
@@ -240,10 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         "overhead_met": bool(ours["overhead_median_s"] < GOAL_OVERHEAD_S),
         "arms": figures,
     }
-    if {"fresh", "reused"} <= set(figures):
-        out["makespan_fresh_over_reused"] = (
-            figures["fresh"]["measured_makespan_s"] / figures["reused"]["measured_makespan_s"]
-        )
+    for fresh, reused in (("fresh", "reused"), ("cluster-fresh", "cluster")):
+        if {fresh, reused} <= set(figures):
+            out[f"makespan_{fresh}_over_{reused}".replace("-", "_")] = (
+                figures[fresh]["measured_makespan_s"] / figures[reused]["measured_makespan_s"]
+            )
     if args.json:
         print(json.dumps(out, indent=1))
     lines = [
@@ -252,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for arm, f in figures.items():
         lines.append(
-            f"  {arm:>6}: makespan {f['measured_makespan_s']:.1f} s = {f['makespan_ratio']:.2f}x "
+            f"  {arm:>13}: makespan {f['measured_makespan_s']:.1f} s = {f['makespan_ratio']:.2f}x "
             f"the estimate; start overhead median {f['overhead_median_s']:.2f} s, "
             f"p90 {f['overhead_p90_s']:.2f} s; in-trial overhead median "
             f"{f['in_trial_overhead_median_s']:.2f} s; {f['nodes_done']} nodes done; start-up "

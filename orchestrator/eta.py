@@ -40,6 +40,11 @@ class RunClock:
     epochs: dict[str, tuple[int, int]] = field(default_factory=dict)  # node -> (epoch, of total)
     most_running: int = 0
     estimates: list[Estimate] = field(default_factory=list)
+    # With a share > 0, an estimate is recomputed only once the time since the last one is at
+    # least its compute time over this share (the driver spends at most that share on them);
+    # in between, the last estimate less the time since. 0: every call recomputes.
+    refresh_share: float = 0.0
+    _last_compute_s: float = field(default=0.0, init=False, repr=False)
 
     def trial_started(self, node_id: str, now: float | None = None) -> None:
         """A node's trial started (again, after a retry: its clock restarts)."""
@@ -81,6 +86,19 @@ class RunClock:
 
         The estimate is recorded for ``errors``."""
         now = time.time() if now is None else now
+        if self.refresh_share > 0 and self.estimates:
+            last = self.estimates[-1]
+            since = now - (self.start + last.at)
+            if since < self._last_compute_s / self.refresh_share:
+                return max(0.0, last.left - since)
+        t0 = time.perf_counter()
+        value = self._compute(status, now)
+        self._last_compute_s = time.perf_counter() - t0
+        if value is not None:
+            self.estimates.append(Estimate(now - self.start, len(self.durations), value))
+        return value
+
+    def _compute(self, status: dict[str, NodeStatus], now: float) -> float | None:
         rate = self.calibration()
         if rate is None:
             return None
@@ -99,9 +117,7 @@ class RunClock:
                     left[i] = max(0.0, whole - (now - self.started.get(i, now)))
         if not left:
             return None
-        value = remaining_makespan([self.nodes[i] for i in left], left, max(1, self.most_running))
-        self.estimates.append(Estimate(now - self.start, len(self.durations), value))
-        return value
+        return remaining_makespan([self.nodes[i] for i in left], left, max(1, self.most_running))
 
     def running_epochs(self) -> list[tuple[str, int, int]]:
         """(label, epoch, total) of each running node that has reported an epoch."""

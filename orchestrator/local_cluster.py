@@ -114,8 +114,14 @@ class LocalCluster:
     def running_trials(self, worker: int) -> int:
         """How many Tune trials a worker is running now: its raylet's children titled
         ``ray::ImplicitFunc.train`` (a function trainable inside ``train``), not idle processes."""
+        return self.trial_processes(worker)[0]
+
+    def trial_processes(self, worker: int) -> tuple[int, int]:
+        """(running, idle) trial processes of a worker: its raylet's children titled
+        ``ray::ImplicitFunc.train`` and ``ray::ImplicitFunc`` (a finished trial's process that
+        Tune keeps for reuse)."""
         raylet = str(self.raylet_pid(worker))
-        count = 0
+        running = idle = 0
         for proc in Path("/proc").iterdir():
             if not proc.name.isdigit():
                 continue
@@ -124,8 +130,10 @@ class LocalCluster:
                 title = (proc / "cmdline").read_bytes().split(b"\0")[0]
             except (OSError, IndexError):
                 continue
-            count += parent == raylet and title.startswith(b"ray::ImplicitFunc.train")
-        return count
+            if parent == raylet:
+                running += title.startswith(b"ray::ImplicitFunc.train")
+                idle += title.rstrip() == b"ray::ImplicitFunc"
+        return running, idle
 
     def kill_worker(self, worker: int) -> int:
         """SIGKILL a worker's raylet (its trials die with it); returns the pid killed."""

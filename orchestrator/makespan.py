@@ -50,33 +50,54 @@ def _list_schedule(
     start: float,
     order: Callable[[str], object],
 ) -> dict[str, float]:
-    """Finish times of ``ids`` list-scheduled from ``start``; ready nodes start in ``order``.
+    """Finish times of ``ids`` list-scheduled from ``start``; ready nodes start in ``order``,
+    each that fits in the GPUs free at that moment.
 
-    Dependencies outside ``ids`` count as done by ``start``.
+    Dependencies outside ``ids`` count as done by ``start``. Linear in the nodes and edges up to
+    a log factor (a running sweep's time left reschedules all its open nodes, again and again):
+    ready nodes wait in one heap per GPU share, so a start takes the first node in ``order``
+    among the shares that fit, which is what a scan of every ready node in order would start.
     """
     members = set(ids)
+    waiting: dict[str, int] = {}
+    children: dict[str, list[str]] = {i: [] for i in ids}
+    for i in ids:
+        inside = [d for d in dag.nodes[i].deps if d in members]
+        waiting[i] = len(inside)
+        for d in inside:
+            children[d].append(i)
+    ready: dict[float, list] = {}  # share -> heap of (order key, id)
+
+    def make_ready(i: str) -> None:
+        heapq.heappush(ready.setdefault(share[i], []), (order(i), i))
+
+    for i in ids:
+        if not waiting[i]:
+            make_ready(i)
     finish: dict[str, float] = {}
-    pending = set(ids)
     running: list[tuple[float, str]] = []
     free, now = float(gpus), start
-    while pending or running:
-        ready = [
-            i for i in pending if all(d not in members or d in finish for d in dag.nodes[i].deps)
-        ]
-        for i in sorted(ready, key=order):
-            if share[i] <= free + 1e-9:
-                free -= share[i]
-                pending.discard(i)
-                heapq.heappush(running, (now + dag.nodes[i].cost, i))
+    while ready or running:
+        while True:
+            fits = [h for s, h in ready.items() if h and s <= free + 1e-9]
+            if not fits:
+                break
+            _, i = heapq.heappop(min(fits, key=lambda h: h[0]))
+            free -= share[i]
+            heapq.heappush(running, (now + dag.nodes[i].cost, i))
         if not running:
             break
         now, i = heapq.heappop(running)
-        free += share[i]
-        finish[i] = now
+        done = [i]
         while running and running[0][0] <= now + 1e-9:
-            _, j = heapq.heappop(running)
+            done.append(heapq.heappop(running)[1])
+        for j in done:
             free += share[j]
             finish[j] = now
+            for c in children[j]:
+                waiting[c] -= 1
+                if not waiting[c]:
+                    make_ready(c)
     return finish
 
 

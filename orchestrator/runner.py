@@ -262,7 +262,8 @@ class _Progress:
         self.last_print = 0.0
         self.last_state = None
         self.retried = 0
-        self.clock = RunClock(dag.nodes, start=self.start)
+        # estimates reschedule every open node: at most 2 % of the driver's time on them
+        self.clock = RunClock(dag.nodes, start=self.start, refresh_share=0.02)
 
     def line(self, force: bool = False) -> None:
         counts = self.searcher.counts()
@@ -355,13 +356,16 @@ def may_reuse_processes(nodes: dict[str, Node], simulate: bool, own_instance: bo
     (it seeds itself and frees its memory; the demo's scores are identical either way). Two
     things rule reuse out:
 
-    - a cluster (``own_instance`` False: not a local instance this run started): Tune keeps idle
-      processes for reuse without watching their machine, so a retry after a lost worker can be
-      handed to a process on that dead machine and fail at once, spending the retry;
+    - on a cluster (``own_instance`` False: not a local instance this run started), a Ray Tune
+      without the hooks ``orchestrator.actor_reuse`` needs to evict idle processes after a lost
+      machine: a retry could be handed a process of the dead machine and fail at once, spending
+      the retry;
     - trials sharing a GPU (not simulated): Ray does not fence GPU memory, and a reused process
       keeps its CUDA context and allocator, memory its neighbour on the GPU may need.
     """
-    if not own_instance:
+    from orchestrator import actor_reuse
+
+    if not own_instance and not actor_reuse.supported():
         return False
     if simulate:
         return True
@@ -406,8 +410,6 @@ def build_tuner(
 
     from orchestrator.dag_searcher import DagSearcher
     from orchestrator.entry_rows import search_outcome
-    from orchestrator.hpsearch.pruning import PruningScheduler
-    from orchestrator.trial import run_node_trial
 
     if not run.settings.simulate:
         # once here, not in every trial that starts at the same moment
@@ -426,12 +428,7 @@ def build_tuner(
         file=sys.stderr,
         flush=True,
     )
-    trainable = tune.with_resources(
-        # each trial gets its node in its config (DagSearcher), not the whole plan: a plan of
-        # 10,000 nodes is megabytes that every fresh trial process would fetch and unpickle
-        tune.with_parameters(run_node_trial, settings=run.settings),
-        lambda config: _placement(nodes[config["node_id"]]),
-    )
+    trainable = node_trainable(run.settings)
     searcher = DagSearcher(
         run.dag,
         run.store.is_committed,
@@ -452,7 +449,7 @@ def build_tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            scheduler=PruningScheduler(searcher),
+            scheduler=_scheduler(searcher, reuse_actors),
             num_samples=10**9,
             reuse_actors=reuse_actors,
         ),
@@ -468,6 +465,18 @@ def build_tuner(
         ),
     )
     return TunerSetup(tuner, searcher, progress, errors, nodes)
+
+
+def _scheduler(searcher, reuse_actors: bool):
+    """The pruning scheduler; with reuse, guarded so no idle process of a lost machine is
+    handed a trial (``orchestrator.actor_reuse``)."""
+    from orchestrator.hpsearch.pruning import PruningScheduler
+
+    if not reuse_actors:
+        return PruningScheduler(searcher)
+    from orchestrator.actor_reuse import safe_reuse_scheduler
+
+    return safe_reuse_scheduler(PruningScheduler)(searcher)
 
 
 def fit_to_cluster(run: PreparedRun, found: list[dict], own_instance: bool) -> dict[str, Node]:
@@ -496,6 +505,24 @@ def fit_to_cluster(run: PreparedRun, found: list[dict], own_instance: bool) -> d
     if fitted.problems:
         raise InputError(fitted.problems)
     return fitted.nodes
+
+
+def node_trainable(settings: TrialSettings):
+    """The Tune trainable of every node: ``run_node_trial`` with the run's settings, resources
+    from the trial's own node.
+
+    Each trial gets its node in its config (``DagSearcher``), never the whole plan: Tune's driver
+    unpickles the trainable from its registry for every trial it adds or starts, and every new
+    trial process does too, so anything the trainable holds (its resources function included)
+    costs that many times its size; a plan of 10,000 nodes is megabytes."""
+    from ray import tune
+
+    from orchestrator.trial import run_node_trial
+
+    return tune.with_resources(
+        tune.with_parameters(run_node_trial, settings=settings),
+        lambda config: _placement(config["node"]),
+    )
 
 
 def _placement(node: Node):

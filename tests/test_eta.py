@@ -65,6 +65,21 @@ def test_calibrated_by_finished_nodes_epochs_and_dependencies(clock):
     assert clock.estimate({"a": R}, now=9.0) is None and len(clock.estimates) == 3
 
 
+def test_with_a_refresh_share_estimates_are_recomputed_only_that_often(clock):
+    clock.refresh_share = 0.1
+    clock.trial_started("a", now=0.0)
+    clock.trial_finished("a", now=10.0)  # calibration 1.0
+    status = {"a": D, "b": P}
+    assert clock.estimate(status, now=10.0) == pytest.approx(30.0)
+    clock._last_compute_s = 1.0  # as if it took a second: the next one in 10 s at the earliest
+    status["c"] = P  # more work, not seen before the next recompute
+    assert clock.estimate(status, now=13.0) == pytest.approx(27.0)
+    assert len(clock.estimates) == 1
+    clock.most_running = 1
+    assert clock.estimate(status, now=20.0) == pytest.approx(50.0)  # b then c, one slot
+    assert len(clock.estimates) == 2
+
+
 def test_each_estimate_is_set_against_what_happened(clock):
     clock.trial_started("a", now=0.0)
     clock.trial_finished("a", now=10.0)  # calibration 1.0

@@ -37,12 +37,20 @@ def test_cpu_and_whole_gpu_trials_reuse_processes():
     assert may_reuse_processes(cpu_only, simulate=False, own_instance=True)
 
 
-def test_a_cluster_never_reuses_processes():
-    """An idle process kept on a worker that dies would be handed the retry and fail at once."""
+def test_a_cluster_reuses_processes_only_where_the_guard_can_evict_them(monkeypatch):
+    """An idle process kept on a worker that dies would be handed the retry and fail at once,
+    unless the guard (orchestrator.actor_reuse) evicts it first."""
+    from orchestrator import actor_reuse
+
+    assert actor_reuse.supported()  # the installed Ray Tune has the hooks
     for sweep in ("demo.yaml", "glue_full.yaml"):
         for simulate in (False, True):
             nodes = _nodes(sweep, simulate=simulate)
-            assert not may_reuse_processes(nodes, simulate=simulate, own_instance=False)
+            local = may_reuse_processes(nodes, simulate=simulate, own_instance=True)
+            assert may_reuse_processes(nodes, simulate=simulate, own_instance=False) == local
+    monkeypatch.setattr(actor_reuse, "supported", lambda: False)
+    assert not may_reuse_processes(_nodes("demo.yaml"), simulate=True, own_instance=False)
+    assert may_reuse_processes(_nodes("demo.yaml"), simulate=True, own_instance=True)
 
 
 def test_tune_keeps_only_the_bookkeeping_retries_need_unless_the_user_says_otherwise(monkeypatch):
@@ -60,3 +68,23 @@ def test_tune_keeps_only_the_bookkeeping_retries_need_unless_the_user_says_other
     assert analysis.level == logging.ERROR, "no warning per trial about logger files not written"
     monkeypatch.delenv("TUNE_GLOBAL_CHECKPOINT_S")
     assert apply_tune_env()["TUNE_GLOBAL_CHECKPOINT_S"] == str(SNAPSHOT_PERIOD_S)
+
+
+def test_the_trainable_takes_its_resources_from_the_trial_s_node_and_holds_no_plan():
+    """Tune unpickles the trainable for every trial it adds or starts: it must not grow with
+    the plan."""
+    from ray import cloudpickle
+
+    from orchestrator.contract.node import TrialSettings
+    from orchestrator.runner import node_trainable
+
+    settings = TrialSettings(store="/s", results="/r", sweep="demo", run_id="r1", simulate=True)
+    trainable = node_trainable(settings)
+    small, big = _nodes("demo.yaml"), _nodes("glue_full.yaml")
+    assert len(big) > 5 * len(small)
+    size = len(cloudpickle.dumps(trainable))
+    assert size < 20_000
+    for node in list(big.values())[:50]:
+        bundle = trainable._resources({"node": node}).bundles[0]
+        assert bundle["CPU"] == float(node.resources.get("cpu", 1))
+        assert bundle.get("GPU", 0.0) == float(node.resources.get("gpu") or 0)

@@ -285,3 +285,53 @@ def test_the_pruner_stops_a_sample_that_falls_behind(tmp_path):
     assert TrialScheduler.STOP in decisions, "the lagging sample is stopped"
     searcher.on_trial_complete("t2")
     assert Counter(searcher.status.values())["pruned"] == 1
+
+
+def test_the_scheduler_picks_what_tune_s_fifo_picks_from_the_live_trials_only():
+    """Tune's FIFO scans every trial ever added at every step; ours looks at the live ones."""
+    import random
+    from types import SimpleNamespace
+
+    from ray.tune.experiment import Trial
+    from ray.tune.schedulers import FIFOScheduler
+
+    from orchestrator.hpsearch.pruning import PruningScheduler
+
+    class FakeTrial(SimpleNamespace):
+        __hash__ = object.__hash__  # a set member, as Tune's trials are
+
+    class Controller:  # the two views of Tune's controller that the schedulers read
+        def __init__(self):
+            self.trials, self.scanned = [], 0
+
+        def get_trials(self):
+            self.scanned += len(self.trials)
+            return self.trials
+
+        def get_live_trials(self):
+            return {t for t in self.trials if t.status != Trial.TERMINATED}
+
+    rnd = random.Random(0)
+    ours, fifo, tc = PruningScheduler(searcher=None), FIFOScheduler(), Controller()
+    statuses = [Trial.PENDING, Trial.RUNNING, Trial.PAUSED, Trial.TERMINATED]
+    for step in range(400):
+        if rnd.random() < 0.3:
+            trial = FakeTrial(trial_id=f"t{step}", status=Trial.PENDING)
+            tc.trials.append(trial)
+            ours.on_trial_add(tc, trial)
+        elif tc.trials:
+            trial = rnd.choice(tc.trials)
+            if trial.status == Trial.TERMINATED:
+                continue
+            trial.status = rnd.choice(statuses)
+            if trial.status == Trial.PENDING and rnd.random() < 0.5:  # a retry: to the end
+                tc.trials.remove(trial)
+                tc.trials.append(trial)
+                ours.on_trial_add(tc, trial)
+            elif trial.status == Trial.TERMINATED:
+                ours.on_trial_complete(tc, trial, {})
+        scanned = tc.scanned
+        chosen = ours.choose_trial_to_run(tc)
+        assert tc.scanned == scanned  # ours never reads the list of every trial
+        assert chosen is fifo.choose_trial_to_run(tc)
+    assert sum(t.status == Trial.TERMINATED for t in tc.trials) > 20

@@ -52,7 +52,7 @@ def add_parser(sub) -> None:
         "--fresh-actors",
         action="store_true",
         help="start every trial in a new process, also where a finished trial's process could "
-        "serve the next (a local instance without shared GPUs); seconds slower per trial",
+        "serve the next (trials that share no GPU); seconds slower per trial",
     )
     p.add_argument(
         "--min-nodes",
