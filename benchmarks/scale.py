@@ -39,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # scheduling.py: the start overhead per trial
 
 GOAL_MAKESPAN_RATIO = 1.1
 PHASES = ("driver", "cluster")
@@ -154,6 +155,7 @@ def run_phase(
         "rate_first_230_per_s": rate_between(finished, 1, 230),
         "rate_250_540_per_s": rate_between(finished, 250, 540),
         "_started": t0,
+        "_spans": {i: (r.started.timestamp(), r.finished.timestamp()) for i, r in spans.iterrows()},
     }
 
 
@@ -209,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         f = run_phase(spec, work / "driver", args.driver_speed, "local", True, args.slots)
         f["speed"] = args.driver_speed
         f.update(after_run(sweep_path, work / "driver", spec.name))
-        f.pop("_started")
+        f.pop("_started"), f.pop("_spans")
         out["phases"]["driver"] = f
         rates = ", ".join(f"{r['rate_per_s']:.1f}" for r in f["rates"])
         lines.append(
@@ -250,7 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(CLUSTER_ENV)
         with LocalCluster(workers=2, cpus_per_worker=args.slots // 2) as cluster:
             f = run_phase(spec, work / "cluster", args.speed, cluster.address, None, None)
-        f.pop("_started")
+        from scheduling import start_overheads
+
+        overhead = start_overheads(plan.by_id(), f.pop("_spans"), args.slots, f.pop("_started"))
+        f["start_overhead_median_s"] = statistics.median(overhead.values())
+        f["start_overhead_p90_s"] = statistics.quantiles(overhead.values(), n=10)[-1]
         f.update(speed=args.speed, slots=args.slots, estimate_makespan_s=estimate_s)
         f["makespan_ratio"] = (f["measured_makespan_s"] or math.inf) / estimate_s
         f["goal_makespan_ratio"] = GOAL_MAKESPAN_RATIO
@@ -260,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"  cluster (2 loopback workers, {args.slots} slots, speed {args.speed:g}, trials "
             f"{f['mean_trial_s']:.1f} s on average): makespan {f['measured_makespan_s']:.0f} s = "
-            f"{f['makespan_ratio']:.2f}x the estimate {estimate_s:.0f} s; driver CPU "
+            f"{f['makespan_ratio']:.2f}x the estimate {estimate_s:.0f} s; start overhead "
+            f"median {f['start_overhead_median_s']:.2f} s; driver CPU "
             f"{f['driver_cpu_s']:.0f} s, peak RSS {f['driver_peak_rss_mib']:.0f} MiB"
         )
     if args.json:

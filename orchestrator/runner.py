@@ -28,9 +28,12 @@ from orchestrator.store import ArtifactStore, DamagedEntry, EntryCheck, open_sto
 from orchestrator.sweep.spec import SweepSpec
 from orchestrator.tune_bookkeeping import apply_tune_env, checkpoint_pruner
 
-# Trials Tune may hold waiting for resources at once. Tune's default for custom searchers is 1,
-# which serialises trial start-up; a few more keep the cluster fed without flooding it.
+# Trials Tune may hold waiting for resources at once, at the least. Tune's default for custom
+# searchers is 1, which serialises trial start-up; a few more keep the cluster fed without
+# flooding it. With reuse, at least as many as the cluster runs at once (``max_pending_trials``).
 DEFAULT_MAX_PENDING = 8
+MAX_PENDING_CAP = 1024
+_USER_MAX_PENDING = os.environ.get("TUNE_MAX_PENDING_TRIALS_PG")
 
 
 @dataclass
@@ -400,7 +403,6 @@ def build_tuner(
     ``log_to``: experiment trackers each trained node is logged to (``orchestrator.tracking``).
     Raises InputError when a trial's request fits no machine (``fit_to_cluster``).
     """
-    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(DEFAULT_MAX_PENDING))
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # Tune warns whenever it snapshots its state within seconds of the last time, which a short
     # TUNE_GLOBAL_CHECKPOINT_S of the user's makes routine.
@@ -422,6 +424,8 @@ def build_tuner(
     nodes = fit_to_cluster(run, found, own_instance)
     if reuse_actors is None:
         reuse_actors = may_reuse_processes(nodes, run.settings.simulate, own_instance)
+    if _USER_MAX_PENDING is None:  # each run its own, unless the user set Tune's variable
+        os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(max_pending_trials(nodes, found))
     print(
         "trial processes: "
         + ("reused between trials of the same resources" if reuse_actors else "one per trial"),
@@ -465,6 +469,20 @@ def build_tuner(
         ),
     )
     return TunerSetup(tuner, searcher, progress, errors, nodes)
+
+
+def max_pending_trials(nodes: dict[str, Node], found: list[dict]) -> int:
+    """How many trials Tune may hold waiting for a process at once: at least as many as the
+    cluster's CPUs can run side by side (``found``: its live Ray nodes).
+
+    Tune keeps a finished trial's process for reuse only while a pending trial asks for its
+    resources, so when more trials end in one step than are pending, the rest of the processes
+    are stopped and their successors start new ones (measured: 16 slots and 8 pending, half the
+    trials in new processes, 2.25x the estimated makespan; with 16 pending, 1.03x)."""
+    cpus = sum(float(n.get("Resources", {}).get("CPU", 0)) for n in found)
+    smallest = min((float(n.resources.get("cpu") or 1) for n in nodes.values()), default=1.0)
+    at_once = int(cpus / smallest) if smallest > 0 else 0
+    return max(DEFAULT_MAX_PENDING, min(at_once, MAX_PENDING_CAP))
 
 
 def _scheduler(searcher, reuse_actors: bool):

@@ -88,3 +88,16 @@ def test_the_trainable_takes_its_resources_from_the_trial_s_node_and_holds_no_pl
         bundle = trainable._resources({"node": node}).bundles[0]
         assert bundle["CPU"] == float(node.resources.get("cpu", 1))
         assert bundle.get("GPU", 0.0) == float(node.resources.get("gpu") or 0)
+
+
+def test_tune_may_hold_as_many_pending_trials_as_the_cluster_runs_at_once():
+    """Fewer, and the processes of trials that end in the same step beyond them are stopped."""
+    from orchestrator.runner import DEFAULT_MAX_PENDING, max_pending_trials
+
+    demo = _nodes("demo.yaml")  # one CPU per trial
+    cluster = [{"Resources": {"CPU": 0.0}}, {"Resources": {"CPU": 8.0}}, {"Resources": {"CPU": 8}}]
+    assert max_pending_trials(demo, cluster) == 16
+    assert max_pending_trials(demo, cluster[:1]) == DEFAULT_MAX_PENDING  # at the least
+    halves = {i: replace(n, resources=dict(n.resources, cpu=0.5)) for i, n in demo.items()}
+    assert max_pending_trials(halves, cluster) == 32
+    assert max_pending_trials(demo, [{"Resources": {"CPU": 10**6}}]) == 1024  # capped
