@@ -46,9 +46,9 @@ def _controller(tune_controller):
 
 def alive_node_ids() -> frozenset[str]:
     """Ids of the Ray nodes the cluster counts as alive now."""
-    import ray
+    from orchestrator.cluster import alive_nodes
 
-    return frozenset(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
+    return frozenset(n["NodeID"] for n in alive_nodes())
 
 
 class ReuseGuard:

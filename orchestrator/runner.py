@@ -479,7 +479,9 @@ def max_pending_trials(nodes: dict[str, Node], found: list[dict]) -> int:
     resources, so when more trials end in one step than are pending, the rest of the processes
     are stopped and their successors start new ones (measured: 16 slots and 8 pending, half the
     trials in new processes, 2.25x the estimated makespan; with 16 pending, 1.03x)."""
-    cpus = sum(float(n.get("Resources", {}).get("CPU", 0)) for n in found)
+    from orchestrator.capacity import running_machines
+
+    cpus = sum(m.cpu or 0.0 for m in running_machines(found))
     smallest = min((float(n.resources.get("cpu") or 1) for n in nodes.values()), default=1.0)
     at_once = int(cpus / smallest) if smallest > 0 else 0
     return max(DEFAULT_MAX_PENDING, min(at_once, MAX_PENDING_CAP))
