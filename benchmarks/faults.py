@@ -44,11 +44,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator import results  # noqa: E402
-from orchestrator.local_cluster import LocalCluster, cluster_env  # noqa: E402
-from orchestrator.plan import plan_sweep  # noqa: E402
+from orchestrator.planning.plan import plan_sweep  # noqa: E402
+from orchestrator.results import row_files as results  # noqa: E402
 from orchestrator.store import MARKER, open_store  # noqa: E402
 from orchestrator.sweep.spec import load_spec  # noqa: E402
+from orchestrator.testing.local_cluster import LocalCluster, cluster_env  # noqa: E402
 
 SWEEP_A = ROOT / "tests" / "sweeps" / "tiny_sim.yaml"
 SWEEP_B = ROOT / "tests" / "sweeps" / "tiny_sim_b.yaml"

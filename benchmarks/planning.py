@@ -37,8 +37,8 @@ NODES_PER_SEED = 34  # demo.yaml: 3 x 4 stage-one, 5 x 4 transfer, 2 joint per s
 
 CHILD = """
 import json, resource, sys, time
-from orchestrator.plan import build_plan
-from orchestrator.plan_size import count_nodes
+from orchestrator.planning.plan import build_plan
+from orchestrator.planning.size import count_nodes
 from orchestrator.sweep.spec import read_spec
 start = time.perf_counter()
 spec, problems = read_spec(sys.argv[1])

@@ -5,15 +5,16 @@
 
 The sweep is the demo (``sweeps/demo.yaml``, 41 nodes per seed: stage one, transfer and joint)
 with as many seeds as ``--nodes`` asks for, run with ``run --simulate`` semantics
-(``orchestrator.runner.run_sweep``) in this process. Phases:
+(``orchestrator.run.runner.run_sweep``) in this process. Phases:
 
 - ``driver``: a local instance, trial processes reused, trials that sleep about nothing
   (``--driver-speed``, default 1e6): what the driver itself sustains. Prints the node-finish rate
   of each tenth of the run (from the result rows' ``finished_at``); a rate that falls as the
   experiment grows is work that grows faster than the node count;
-- ``cluster``: a loopback two-node cluster (``orchestrator.local_cluster.LocalCluster``: a head
-  that runs the driver only and two workers of ``--slots`` / 2 CPUs) with the runner's defaults
-  there (trial processes reused, guarded against lost machines: ``orchestrator.actor_reuse``), at
+- ``cluster``: a loopback two-node cluster (``orchestrator.testing.local_cluster.LocalCluster``:
+  a head that runs the driver only and two workers of ``--slots`` / 2 CPUs) with the runner's
+  defaults there (trial processes reused, guarded against lost machines:
+  ``orchestrator.run.actor_reuse``), at
   ``--speed`` (trials of a few seconds): the measured makespan (first trial start to last commit)
   against ``simulate_schedule`` of the same plan and slots;
 - each run's driver peak memory (RSS high-water mark of this process; Ray runs beside it in
@@ -50,7 +51,7 @@ def scaled_sweep(nodes: int, work: Path) -> tuple[Path, int]:
     returns its path and its number of seeds."""
     import yaml
 
-    from orchestrator.plan import plan_sweep
+    from orchestrator.planning.plan import plan_sweep
     from orchestrator.sweep.spec import load_spec
 
     raw = yaml.safe_load((ROOT / "sweeps" / "demo.yaml").read_text())
@@ -117,8 +118,8 @@ def run_phase(
     spec, work: Path, speed: float, address: str | None, reuse: bool, num_cpus: int | None
 ) -> dict:
     """One simulated run of the sweep; its figures."""
-    from orchestrator import results
-    from orchestrator.runner import run_sweep
+    from orchestrator.results import row_files as results
+    from orchestrator.run.runner import run_sweep
 
     cpu0, _ = _usage()
     t0 = time.time()
@@ -189,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--phases: choose from {', '.join(PHASES)}, not {args.phases!r}")
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    from orchestrator.makespan import simulate_schedule
-    from orchestrator.plan import plan_sweep
+    from orchestrator.estimate.makespan import simulate_schedule
+    from orchestrator.planning.plan import plan_sweep
     from orchestrator.sweep.spec import load_spec
 
     work = Path(args.work or tempfile.mkdtemp(prefix="scale-bench-"))
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         out["phases"]["cluster"] = json.loads(child.stdout)["phases"]["cluster"]
         lines.append(child.stderr.strip().splitlines()[-1])
     elif "cluster" in phases:
-        from orchestrator.local_cluster import CLUSTER_ENV, LocalCluster
+        from orchestrator.testing.local_cluster import CLUSTER_ENV, LocalCluster
 
         for node in plan.nodes:  # the estimate of what run --simulate --speed X sleeps
             node.cost /= args.speed

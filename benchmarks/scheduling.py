@@ -5,16 +5,16 @@
 
 Starts a local Ray instance with ``--slots`` CPUs (the demo's nodes each ask for one CPU and no
 GPU, so each CPU is a slot; simulated trials only sleep, so slots may exceed the cores), runs the
-sweep with ``run --simulate`` semantics in this process (``orchestrator.runner.run_sweep``) once
+sweep with ``run --simulate`` semantics in this process (``orchestrator.run.runner.run_sweep``) once
 per arm, each on a fresh instance and store:
 
 - ``fresh`` (the baseline): every trial in a new Ray actor process, as Tune does without reuse;
 - ``reused`` (the runner's default on a local instance unless trials share GPUs): Tune hands a
   finished trial's process to the next trial asking for the same resources;
 - ``cluster-fresh`` and ``cluster`` (``--arms``): a loopback cluster of two workers
-  (``orchestrator.local_cluster``), a process per trial, and the runner's default there:
+  (``orchestrator.testing.local_cluster``), a process per trial, and the runner's default there:
   processes reused, with the guard that evicts idle ones after a lost machine
-  (``orchestrator.actor_reuse``).
+  (``orchestrator.run.actor_reuse``).
 
 For each arm it reports:
 
@@ -92,8 +92,8 @@ def start_breakdown(ready: dict, rows: dict, process_start: dict) -> dict[str, l
 
 # fresh: a new trial process per trial (baseline); reused: the default on a local instance;
 # cluster: a loopback two-node cluster with the runner's default there (processes reused, the
-# lost-machine guard of orchestrator.actor_reuse); cluster-fresh: that cluster with a process per
-# trial (the baseline on a cluster)
+# lost-machine guard of orchestrator.run.actor_reuse); cluster-fresh: that cluster with a process
+# per trial (the baseline on a cluster)
 ARMS = ("fresh", "reused", "cluster-fresh", "cluster")
 REUSE = {"fresh": False, "reused": True, "cluster-fresh": False, "cluster": None}
 DEFAULT_ARMS = ("fresh", "reused")
@@ -106,9 +106,9 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, arm: str) -> d
 
     import ray
 
-    from orchestrator import results
-    from orchestrator.local_cluster import CLUSTER_ENV, LocalCluster
-    from orchestrator.runner import run_sweep
+    from orchestrator.results import row_files as results
+    from orchestrator.run.runner import run_sweep
+    from orchestrator.testing.local_cluster import CLUSTER_ENV, LocalCluster
 
     with contextlib.ExitStack() as stack:
         address = None
@@ -210,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--arms: choose from {', '.join(ARMS)}, not {args.arms!r}")
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    from orchestrator.makespan import simulate_schedule
-    from orchestrator.plan import plan_sweep
+    from orchestrator.estimate.makespan import simulate_schedule
+    from orchestrator.planning.plan import plan_sweep
     from orchestrator.sweep.spec import load_spec
 
     spec = load_spec(args.sweep)

@@ -36,7 +36,7 @@ MAX_LENGTH = 128
 CHILD = """
 import json, sys, time
 from transformers import AutoTokenizer
-from orchestrator.data_identity import resolve_data
+from orchestrator.planning.data_identity import resolve_data
 from trainables.encode import encode_task
 task, glue, tok_dir = sys.argv[1:4]  # and max_length in sys.argv[4]
 tokenizer = AutoTokenizer.from_pretrained(tok_dir)
@@ -50,7 +50,7 @@ print(json.dumps({"seconds": elapsed, "train": len(splits["train"])}))
 
 def train_tokenizer(tasks: list[str], out: Path) -> None:
     """A BPE of RoBERTa-base's vocabulary size trained on the tasks' train text, saved at out."""
-    from orchestrator.data_identity import resolve_data
+    from orchestrator.planning.data_identity import resolve_data
     from trainables.tasks.data import load_splits
     from trainables.tokenizer import load_tokenizer
 

@@ -9,7 +9,7 @@ To add a kind of problem, call ``report.add(where, key, message, tasks=...)`` fr
 ``where`` is the file (or the command-line option, such as ``--store``), ``key`` the key path in
 it (``methods.adapter.lr``; empty for the whole file or option), ``message`` what is wrong and what
 would be right. Problems that differ only in the task they affect become one line listing the
-tasks. The sweep's checks run in ``orchestrator.preflight``.
+tasks. The sweep's checks run in ``orchestrator.planning.preflight``.
 """
 
 from __future__ import annotations

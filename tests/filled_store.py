@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from orchestrator import results
-from orchestrator.entry_rows import rows_from_store
-from orchestrator.nodes import Node
-from orchestrator.plan import plan_sweep
-from orchestrator.simulated_trainer import SimulatedTrainer
+from orchestrator.planning.nodes import Node
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results import row_files as results
+from orchestrator.results.from_store import rows_from_store
+from orchestrator.run.simulated_trainer import SimulatedTrainer
+from orchestrator.run.trial import _write_node_files
 from orchestrator.store import ArtifactStore, open_store
 from orchestrator.sweep.spec import load_spec
-from orchestrator.trial import _write_node_files
 from tests.conftest import TEST_SWEEPS
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from orchestrator.actor_reuse import ReuseGuard, safe_reuse_scheduler
+from orchestrator.run.actor_reuse import ReuseGuard, safe_reuse_scheduler
 
 pytestmark = pytest.mark.ray
 

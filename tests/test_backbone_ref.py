@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cost_model import backbone_factor, node_cost
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.cost_model import backbone_factor, node_cost
+from orchestrator.planning.plan import plan_sweep
 from orchestrator.sweep.spec import SpecError, load_spec
 from tests.conftest import ROOT
 from trainables import adapter_support, backbone_ref

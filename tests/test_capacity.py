@@ -12,11 +12,11 @@ import textwrap
 import pytest
 import yaml
 
-from orchestrator import capacity
-from orchestrator.capacity import Machine, fit_requests
-from orchestrator.local_cluster import LocalCluster, cluster_env
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.run import capacity
+from orchestrator.run.capacity import Machine, fit_requests
 from orchestrator.sweep.spec import load_spec
+from orchestrator.testing.local_cluster import LocalCluster, cluster_env
 from tests.conftest import ROOT, SWEEPS, TEST_SWEEPS, run_cli, simulated_run_args
 
 CLUSTER_YAML = ROOT / "cluster.yaml"
@@ -213,7 +213,7 @@ def test_joined_clusters_keep_gpu_requests_their_node_types_can_hold(tmp_path):
     probe = textwrap.dedent(
         """\
         import json, sys
-        from orchestrator.runner import build_tuner, prepare_run
+        from orchestrator.run.runner import build_tuner, prepare_run
         from orchestrator.sweep.spec import load_spec
         sweep, work, address = sys.argv[1:4]
         run = prepare_run(load_spec(sweep), work + "/results", work + "/store", True, 1.0, None)

@@ -1,10 +1,10 @@
-"""Waiting for a batch job's Ray workers, and where a training ran (orchestrator.cluster)."""
+"""Waiting for a batch job's Ray workers, and where a training ran (orchestrator.run.cluster)."""
 
 from __future__ import annotations
 
 import pytest
 
-from orchestrator import cluster
+from orchestrator.run import cluster
 from tests.conftest import TEST_SWEEPS
 
 

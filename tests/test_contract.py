@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from orchestrator.analysis.tables import paper_reference
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.methods import (
     METHODS,
@@ -21,9 +22,8 @@ from orchestrator.contract.methods import (
     by_display,
     methods_of_kind,
 )
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
 from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
-from orchestrator.tables import paper_reference
 from tests.conftest import ROOT
 
 IDS = json.loads((ROOT / "tests" / "data" / "node_ids.json").read_text())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.dag import CycleError, Dag
-from orchestrator.dag_searcher import DagSearcher
-from orchestrator.plan import Node
+from orchestrator.planning.dag import CycleError, Dag
+from orchestrator.planning.plan import Node
+from orchestrator.run.searcher import DagSearcher
 
 
 def node(i, deps=(), cost=1.0):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import results
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results import row_files as results
 from orchestrator.store import ATTEMPTS, CLAIM, MARKER, open_store
 from orchestrator.sweep.spec import load_spec
 from tests.conftest import run_cli, simulated_run_args

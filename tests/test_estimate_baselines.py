@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from orchestrator.makespan import (
+from orchestrator.estimate.makespan import (
     LOOP_PER_GPU,
     TWO_WAVES,
     compare_schedules,
@@ -14,7 +14,7 @@ from orchestrator.makespan import (
     simulate_schedule,
     two_waves_makespan,
 )
-from orchestrator.plan import Node, Plan, plan_sweep
+from orchestrator.planning.plan import Node, Plan, plan_sweep
 from orchestrator.sweep.spec import load_spec
 from tests.conftest import SWEEPS
 

@@ -7,9 +7,9 @@ import pytest
 
 from orchestrator.contract.methods import Kind
 from orchestrator.contract.node import NodeStatus
-from orchestrator.eta import RunClock, duration, error_summary
-from orchestrator.makespan import remaining_makespan
-from orchestrator.nodes import Node
+from orchestrator.estimate.makespan import remaining_makespan
+from orchestrator.estimate.time_left import RunClock, duration, error_summary
+from orchestrator.planning.nodes import Node
 
 P, R, D = NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.DONE
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from orchestrator import results
+from orchestrator.analysis.experiment_tables import fewshot_curves, pairwise_grids, single_source
 from orchestrator.contract.methods import Kind
-from orchestrator.experiment_tables import fewshot_curves, pairwise_grids, single_source
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results import row_files as results
 from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
 from tests.conftest import ROOT, SWEEPS, TEST_SWEEPS, simulated_run_args
 
@@ -167,7 +167,7 @@ def test_large_sweeps_are_the_base_grids_on_the_large_model(name, base, backbone
         (n.kind, n.method) for n in full_plan.nodes
     }
     # and the cost model knows the large model's cost
-    from orchestrator.makespan import simulate_schedule
+    from orchestrator.estimate.makespan import simulate_schedule
 
     large, base_plan = simulate_schedule(large_plan, 8), simulate_schedule(full_plan, 8)
     per_node = large["total_work_gpu_h"] / large["nodes"]

@@ -7,7 +7,7 @@ import importlib.util
 
 import pytest
 
-from orchestrator import results
+from orchestrator.results import row_files as results
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.ray

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import results
+from orchestrator.results import row_files as results
 from tests.conftest import SHARED_DATA, SWEEPS
 
 pytestmark = pytest.mark.ray

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from orchestrator.makespan import simulate_schedule
-from orchestrator.plan import plan_sweep
+from orchestrator.estimate.makespan import simulate_schedule
+from orchestrator.planning.plan import plan_sweep
 from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
 from tests.conftest import ROOT, SWEEPS
 
@@ -77,7 +77,8 @@ def test_plan_json_has_the_documented_fields(cli, tmp_path):
 
 def test_ids_are_stable_across_processes(glue_plan):
     code = (
-        "from orchestrator.plan import plan_sweep; from orchestrator.sweep.spec import load_spec;"
+        "from orchestrator.planning.plan import plan_sweep;"
+        "from orchestrator.sweep.spec import load_spec;"
         f"print(' '.join(n.id for n in plan_sweep(load_spec('{SWEEPS / 'glue_full.yaml'}')).nodes))"
     )
     other = subprocess.run(
@@ -164,7 +165,7 @@ def test_import_and_plan_without_torch(tmp_path):
 
 
 def test_the_data_protocol_version_enters_exactly_the_ids_whose_data_changed():
-    from orchestrator.data_identity import DATA_PROTOCOL, data_identity
+    from orchestrator.planning.data_identity import DATA_PROTOCOL, data_identity
 
     hub = {"source": "hub", "repo": "nyu-mll/glue", "config": "rte"}
     # GLUE and SuperGLUE rows are the official split's now; ReCoRD is scored and cut anew
@@ -181,7 +182,7 @@ def test_the_data_protocol_version_enters_exactly_the_ids_whose_data_changed():
 
 
 def test_select_by_score_enters_the_ids_of_the_tasks_whose_selection_changed():
-    from orchestrator.nodes import selection_identity
+    from orchestrator.planning.nodes import selection_identity
 
     score = {"select": "score"}
     assert selection_identity(score, ["mrpc", "qqp", "stsb", "cb"]) == {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import results
+from orchestrator.analysis.tables import build_table, render
 from orchestrator.contract.methods import Kind
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results import row_files as results
 from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
-from orchestrator.tables import build_table, render
 from tests.conftest import SWEEPS, TEST_SWEEPS, simulated_run_args
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from orchestrator.__main__ import main
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
 from orchestrator.sweep.spec import load_spec, parse_spec
 from tests.conftest import SHARED_DATA, SWEEPS, TEST_SWEEPS
 
@@ -101,7 +101,7 @@ def test_backbone_problems_join_the_others(tmp_path, capsys):
 
 
 def test_a_typo_that_moves_source_ids_is_not_also_reported_as_missing_sources(tmp_path):
-    from orchestrator.preflight import check_sweep
+    from orchestrator.planning.preflight import check_sweep
     from orchestrator.problems import InputError
 
     raw = {
@@ -224,7 +224,7 @@ VARIANTS = {
 @pytest.mark.parametrize("simulate", [False, True])
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_the_count_is_the_plans_node_count(name, simulate):
-    from orchestrator.plan_size import count_nodes
+    from orchestrator.planning.size import count_nodes
 
     raw = {"sweep": "s", "backbone": "tiny-roberta", **yaml.safe_load(VARIANTS[name])}
     spec = parse_spec(copy.deepcopy(raw))
@@ -240,7 +240,7 @@ def test_the_count_is_the_plans_node_count(name, simulate):
     "path", sorted(SWEEPS.glob("*.yaml")) + sorted(TEST_SWEEPS.glob("*.yaml")), ids=str
 )
 def test_the_count_of_every_shipped_sweep_is_its_plans(path):
-    from orchestrator.plan_size import DEFAULT_MAX_NODES, count_nodes
+    from orchestrator.planning.size import DEFAULT_MAX_NODES, count_nodes
 
     if "shared/data" in path.read_text() and not SHARED_DATA.is_dir():
         pytest.skip(f"{path.name} reads {SHARED_DATA}, absent here")

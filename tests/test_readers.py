@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from orchestrator import results
 from orchestrator.hpsearch.journal import ResultsJournal
+from orchestrator.results import row_files as results
 from tests.test_results import row
 
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from orchestrator import results
+from orchestrator.results import row_files as results
 from tests.conftest import run_cli
 from tests.result_rows import result_row
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from orchestrator import results, tables
+from orchestrator.analysis import tables
+from orchestrator.results import row_files as results
 from tests.result_rows import result_row
 
 

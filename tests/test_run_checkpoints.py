@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from orchestrator import results
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results import row_files as results
 from orchestrator.store import open_store
 from orchestrator.sweep.spec import load_spec
 from tests.checkpoint_models import ARCHS, save_checkpoint

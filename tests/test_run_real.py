@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from orchestrator import results
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results import row_files as results
 from orchestrator.store import open_store
 from orchestrator.sweep.spec import load_spec
 from tests.conftest import TEST_SWEEPS
@@ -68,7 +68,7 @@ def test_transfer_rows_carry_parameter_counts_and_learned_omegas(run):
 
 
 def test_every_trial_trained_on_the_one_stored_tiny_backbone(run):
-    from orchestrator.trial import NODE_FILE
+    from orchestrator.run.trial import NODE_FILE
     from trainables.backbone_ref import checkpoint_digest
 
     tmp, _ = run

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import results
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results import row_files as results
 from orchestrator.store import ATTEMPTS, MARKER, open_store
 from orchestrator.sweep.spec import load_spec
 from tests.conftest import ROOT, TEST_SWEEPS, simulated_run_args
@@ -56,7 +56,7 @@ def test_simulated_run_follows_the_dag_and_a_rerun_is_all_cached(tmp_path, cli):
     store = open_store(str(tmp_path / "store"))
     for n in plan.nodes:
         assert store.record(n.id)["simulated"] is True
-    # Tune's bookkeeping is what retries need only (orchestrator.tune_bookkeeping): no logger
+    # Tune's bookkeeping is what retries need only (orchestrator.run.tune_bookkeeping): no logger
     # files and no checkpoint of a completed trial
     tune_dir = tmp_path / "results" / "tiny_sim" / "_tune"
     trial_dirs = [p for p in tune_dir.glob("*/*") if p.is_dir()]

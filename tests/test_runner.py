@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestrator.nodes import Node
-from orchestrator.plan import plan_sweep
-from orchestrator.runner import may_reuse_processes
+from orchestrator.planning.nodes import Node
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.run.runner import may_reuse_processes
 from orchestrator.sweep.spec import load_spec
 from tests.conftest import SWEEPS
 
@@ -39,8 +39,8 @@ def test_cpu_and_whole_gpu_trials_reuse_processes():
 
 def test_a_cluster_reuses_processes_only_where_the_guard_can_evict_them(monkeypatch):
     """An idle process kept on a worker that dies would be handed the retry and fail at once,
-    unless the guard (orchestrator.actor_reuse) evicts it first."""
-    from orchestrator import actor_reuse
+    unless the guard (orchestrator.run.actor_reuse) evicts it first."""
+    from orchestrator.run import actor_reuse
 
     assert actor_reuse.supported()  # the installed Ray Tune has the hooks
     for sweep in ("demo.yaml", "glue_full.yaml"):
@@ -56,7 +56,7 @@ def test_a_cluster_reuses_processes_only_where_the_guard_can_evict_them(monkeypa
 def test_tune_keeps_only_the_bookkeeping_retries_need_unless_the_user_says_otherwise(monkeypatch):
     import logging
 
-    from orchestrator.tune_bookkeeping import SNAPSHOT_PERIOD_S, apply_tune_env
+    from orchestrator.run.tune_bookkeeping import SNAPSHOT_PERIOD_S, apply_tune_env
 
     monkeypatch.setenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "")  # so teardown restores it
     monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS")
@@ -76,7 +76,7 @@ def test_the_trainable_takes_its_resources_from_the_trial_s_node_and_holds_no_pl
     from ray import cloudpickle
 
     from orchestrator.contract.node import TrialSettings
-    from orchestrator.runner import node_trainable
+    from orchestrator.run.runner import node_trainable
 
     settings = TrialSettings(store="/s", results="/r", sweep="demo", run_id="r1", simulate=True)
     trainable = node_trainable(settings)
@@ -92,7 +92,7 @@ def test_the_trainable_takes_its_resources_from_the_trial_s_node_and_holds_no_pl
 
 def test_tune_may_hold_as_many_pending_trials_as_the_cluster_runs_at_once():
     """Fewer, and the processes of trials that end in the same step beyond them are stopped."""
-    from orchestrator.runner import DEFAULT_MAX_PENDING, max_pending_trials
+    from orchestrator.run.runner import DEFAULT_MAX_PENDING, max_pending_trials
 
     demo = _nodes("demo.yaml")  # one CPU per trial
     cluster = [{"Resources": {"CPU": 0.0}}, {"Resources": {"CPU": 8.0}}, {"Resources": {"CPU": 8}}]

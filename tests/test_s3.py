@@ -14,12 +14,12 @@ from collections import Counter
 
 import pytest
 
-from orchestrator import results
 from orchestrator.hpsearch.studies import SearchStudies
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results import row_files as results
 from orchestrator.store import FileSystemStore, open_store
-from orchestrator.store.contract_suite import StoreContract, attempts_holding_files, payload
 from orchestrator.sweep.spec import load_spec
+from orchestrator.testing.store_contract import StoreContract, attempts_holding_files, payload
 from orchestrator.uri import filesystem, join
 from tests.conftest import ROOT, TEST_SWEEPS, run_cli
 from tests.s3_server import BUCKET, S3Server, weed_binary

@@ -13,12 +13,12 @@ from collections import Counter
 
 import pytest
 
-from orchestrator import results
+from orchestrator.analysis.tables import search_table
 from orchestrator.hpsearch.studies import SearchStudies
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results import row_files as results
 from orchestrator.store import open_store
 from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
-from orchestrator.tables import search_table
 from tests.conftest import ROOT, SWEEPS, simulated_run_args
 
 SEARCH = {
@@ -249,9 +249,9 @@ def test_a_killed_search_continues_its_studies_without_repeating_samples(tmp_pat
 def test_the_pruner_stops_a_sample_that_falls_behind(tmp_path):
     from ray.tune.schedulers import TrialScheduler
 
-    from orchestrator.dag import Dag
-    from orchestrator.dag_searcher import DagSearcher
     from orchestrator.hpsearch.pruning import PruningScheduler
+    from orchestrator.planning.dag import Dag
+    from orchestrator.run.searcher import DagSearcher
 
     raw = sweep()
     raw["methods"]["adapter"]["search"]["pruner"] = "median"

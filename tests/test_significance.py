@@ -7,9 +7,9 @@ import math
 import pytest
 from scipy import stats
 
-from orchestrator import results
-from orchestrator.significance import bootstrap, holm, welch
-from orchestrator.tables import build_table, mark_significance, render
+from orchestrator.analysis.significance import bootstrap, holm, welch
+from orchestrator.analysis.tables import build_table, mark_significance, render
+from orchestrator.results import row_files as results
 from tests.test_tables import add
 
 SAMPLES = [

@@ -175,7 +175,7 @@ def test_numerics_reference_sets_the_official_runs_numerics(tmp_path):
 
 
 def test_numerics_enters_node_ids_and_bad_values_are_reported(tmp_path):
-    from orchestrator.plan import plan_sweep
+    from orchestrator.planning.plan import plan_sweep
 
     with_preset = {n.label: n.id for n in plan_sweep(load_spec(write(tmp_path, NUMERICS))).nodes}
     plain = NUMERICS.replace("training: {numerics: reference}", "training: {}")

@@ -1,4 +1,4 @@
-"""The artifact store's contract (``orchestrator.store.contract_suite``), run against every
+"""The artifact store's contract (``orchestrator.testing.store_contract``), run against every
 backend: a local path, a file:// URI and pyarrow's in-memory filesystem (which has no hard links,
 so it takes the object-store route)."""
 
@@ -10,7 +10,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from orchestrator.store import FileSystemStore, LocalStore, open_store
-from orchestrator.store.contract_suite import StoreContract, payload
+from orchestrator.testing.store_contract import StoreContract, payload
 
 
 class TestLocalPath(StoreContract):

@@ -160,7 +160,7 @@ def plan(folder: Path, content: str | bytes) -> tuple[int, str, str, Path]:
 
 def check_outcome(rc: int, out: str, err: str, path: Path) -> None:
     """Success with the counted number of nodes, or exit 2 with problem lines only."""
-    from orchestrator.plan_size import count_nodes
+    from orchestrator.planning.size import count_nodes
 
     assert rc in (0, 2), err
     assert "Traceback" not in err

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from orchestrator.contract.methods import Kind
-from orchestrator.dag import Dag
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.dag import Dag
+from orchestrator.planning.plan import plan_sweep
 from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
 from tests.conftest import SHARED_DATA, SWEEPS
 

@@ -123,7 +123,7 @@ def test_another_generator_version_is_refused_by_name():
 
 
 def test_the_generator_version_is_part_of_a_synthetic_nodes_data():
-    from orchestrator.data_identity import data_identity, resolve_data
+    from orchestrator.planning.data_identity import data_identity, resolve_data
 
     data = data_identity(resolve_data("syn_topic", {"source": "synthetic"}))
     assert data["version"] == synthetic.VERSION

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from orchestrator import results
-from orchestrator.tables import build_table, paper_reference, render
+from orchestrator.analysis.tables import build_table, paper_reference, render
+from orchestrator.results import row_files as results
 from tests.result_rows import result_row
 
 
@@ -142,7 +142,7 @@ def test_cli_table_and_plots_render(res, cli, tmp_path):
 
 
 def test_omegas_are_averaged_over_seeds(res):
-    from orchestrator.plots import omegas_for
+    from orchestrator.analysis.plots import omegas_for
 
     for seed, w in ((0, 0.2), (1, 0.4)):
         extra = {"transfer": {"omegas": [[w, 1 - w]], "sources": ["rte", "cola"]}}

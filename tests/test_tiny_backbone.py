@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from orchestrator.backbone_store import fetch_backbone, store_backbone, stored_entry
 from orchestrator.store import open_store
+from orchestrator.store.backbones import fetch_backbone, store_backbone, stored_entry
 from tests.conftest import ROOT
 from trainables.backbone_ref import checkpoint_digest
 

@@ -75,7 +75,7 @@ def test_each_trained_node_is_one_tracked_run(tmp_path, cli, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from orchestrator import results
+    from orchestrator.results import row_files as results
 
     env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "MLFLOW_TRACKING_URI": ""}
     args = simulated_run_args(_sweep(tmp_path, "[0]"), tmp_path, "40")
@@ -140,9 +140,9 @@ class _Trial:
 def test_a_misconfigured_or_unreachable_tracker_is_a_warning(tmp_path, monkeypatch, capsys):
     pytest.importorskip("wandb")
     pytest.importorskip("mlflow")
-    from orchestrator.plan import plan_sweep
+    from orchestrator.planning.plan import plan_sweep
+    from orchestrator.run.tracking import tracker_callbacks
     from orchestrator.sweep.spec import load_spec
-    from orchestrator.tracking import tracker_callbacks
 
     plan = plan_sweep(load_spec(_sweep(tmp_path, "[0]")), simulate=True)
     nodes = {n.id: n for n in plan.nodes}
@@ -170,7 +170,7 @@ def test_a_missing_tracker_package_is_exit_2_naming_the_extra(monkeypatch, capsy
     import importlib.util
 
     from orchestrator.__main__ import main
-    from orchestrator.tracking import missing_packages
+    from orchestrator.run.tracking import missing_packages
 
     real = importlib.util.find_spec
     monkeypatch.setattr(

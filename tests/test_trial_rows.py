@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from orchestrator.entry_rows import NODE_FILE, ROWS_FILE, rows_from_store, search_outcome
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results.from_store import NODE_FILE, ROWS_FILE, rows_from_store, search_outcome
 from orchestrator.store import open_store
 from orchestrator.sweep.spec import parse_spec
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import results
 from orchestrator.contract.node import NodeStatus
-from orchestrator.dag_searcher import DagSearcher
-from orchestrator.runner import TunerSetup, _Progress, prepare_run, record_outcomes
+from orchestrator.results import row_files as results
+from orchestrator.run.runner import TunerSetup, _Progress, prepare_run, record_outcomes
+from orchestrator.run.searcher import DagSearcher
+from orchestrator.run.trial import SourceUnusable, _fetch_sources
 from orchestrator.store import ATTEMPTS, MARKER, open_store
 from orchestrator.sweep.spec import load_spec
-from orchestrator.trial import SourceUnusable, _fetch_sources
 from tests.conftest import TEST_SWEEPS
 from tests.filled_store import fill
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import results
 from orchestrator.__main__ import main
 from orchestrator.contract.rows import ResultRow, TaskResult
+from orchestrator.results import row_files as results
 from orchestrator.store import MARKER
 from tests.filled_store import fill
 

@@ -12,7 +12,7 @@ Pretraining runs on one CPU thread whatever the caller's thread count, so the we
 function of the recipe, the torch build and the CPU's floating point. They become a Hugging Face
 checkpoint folder (``checkpoint()``: config.json, model.safetensors, tokenizer.json,
 tokenizer_config.json), built once per machine under ``$SCALEARN_CACHE/backbones``. A run stores
-that folder in its artifact store once, before any trial (``orchestrator.backbone_store``), and
+that folder in its artifact store once, before any trial (``orchestrator.store.backbones``), and
 every trial of every run on that store trains on the stored copy, verified by its digest: a
 cluster's machines never each pretrain their own.
 

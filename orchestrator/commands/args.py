@@ -92,7 +92,7 @@ def results_to_draw(folder: str, out: str, suffixes: tuple[str, ...], expected: 
     """The results of ``folder`` for a command that writes them to the file ``out``: the file's
     kind (one of ``suffixes``, ``expected`` says which) and folder checked first; UsageError when
     either is wrong or there are no results."""
-    from orchestrator import results
+    from orchestrator.results import row_files as results
 
     if not out.lower().endswith(suffixes):
         raise UsageError(f"--out {out}", f"expected {expected}")

@@ -85,7 +85,7 @@ _FROM_OWN = {  # tasks whose dev (and test) are official splits of their own
 
 def split_main(args) -> int:
     """``data split``: write one protocol split of one task as JSON lines."""
-    from orchestrator.data_identity import resolve_data
+    from orchestrator.planning.data_identity import resolve_data
     from trainables.tasks.data import load_splits
 
     if args.task not in BENCHMARKS[args.benchmark]:

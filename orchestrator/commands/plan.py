@@ -7,10 +7,10 @@ from collections import Counter
 
 from orchestrator.commands.args import positive_float, positive_int
 from orchestrator.contract.methods import Kind
-from orchestrator.makespan import LOOP_PER_GPU, TWO_WAVES, compare_schedules
-from orchestrator.plan import Plan
-from orchestrator.plan_size import DEFAULT_MAX_NODES
-from orchestrator.preflight import check_sweep
+from orchestrator.estimate.makespan import LOOP_PER_GPU, TWO_WAVES, compare_schedules
+from orchestrator.planning.plan import Plan
+from orchestrator.planning.preflight import check_sweep
+from orchestrator.planning.size import DEFAULT_MAX_NODES
 
 
 def add_parser(sub) -> None:
@@ -130,7 +130,7 @@ def format_estimate(plan: Plan, est: dict) -> str:
             f"  makespan         {est['makespan_h']:10.1f} h"
             f"  ({est['makespan_over_bound']:.3f} x bound)",
             f"  utilisation      {100 * est['utilisation']:10.1f} %",
-            "  (cost model: orchestrator/cost_model.py)",
+            "  (cost model: orchestrator/planning/cost_model.py)",
             *_format_baselines(est),
         ]
     )

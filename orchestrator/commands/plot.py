@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from orchestrator.analysis.plots import KINDS
 from orchestrator.commands.args import results_to_draw
 from orchestrator.contract.methods import HEADLINE
-from orchestrator.plots import KINDS
 from orchestrator.problems import UsageError
 from trainables.tasks.registry import BENCHMARKS
 
@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    from orchestrator.plots import plot
+    from orchestrator.analysis.plots import plot
 
     df = results_to_draw(args.dir, args.out, (".png", ".pdf", ".svg"), "a .png, .pdf or .svg file")
     try:

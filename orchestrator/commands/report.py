@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    from orchestrator.report import render_report
+    from orchestrator.analysis.report import render_report
 
     df = results_to_draw(args.dir, args.out, (".html", ".htm"), "an .html file")
     page = render_report(df, title=f"{os.path.basename(args.dir.rstrip('/'))}: results")

@@ -11,7 +11,7 @@ from orchestrator.commands.args import (
     positive_int,
 )
 from orchestrator.commands.plan import add_max_nodes
-from orchestrator.tracking import TRACKERS
+from orchestrator.run.tracking import TRACKERS
 
 
 def add_parser(sub) -> None:
@@ -82,7 +82,7 @@ def add_parser(sub) -> None:
 
 
 def _run(args, checked):
-    from orchestrator.runner import run_sweep
+    from orchestrator.run.runner import run_sweep
 
     return run_sweep(
         checked.spec,
@@ -102,11 +102,11 @@ def _run(args, checked):
 
 
 def main(args) -> int:
-    from orchestrator.cluster import MissingNodes
-    from orchestrator.preflight import check_sweep
+    from orchestrator.planning.preflight import check_sweep
     from orchestrator.problems import Report
-    from orchestrator.runner import absolute, address_problem
-    from orchestrator.tracking import missing_packages
+    from orchestrator.run.cluster import MissingNodes
+    from orchestrator.run.runner import absolute, address_problem
+    from orchestrator.run.tracking import missing_packages
 
     report = Report()
     problem = address_problem(args.address)
@@ -138,8 +138,8 @@ def main(args) -> int:
         print(f"  failed  {node_id}: {err}", file=sys.stderr)
     for node_id in summary.blocked:
         print(f"  blocked {node_id}", file=sys.stderr)
-    from orchestrator import results
-    from orchestrator.tables import build_table, render
+    from orchestrator.analysis.tables import build_table, render
+    from orchestrator.results import row_files as results
     from orchestrator.uri import join
 
     df = results.load(join(args.results, spec.name))
@@ -148,7 +148,7 @@ def main(args) -> int:
         print("\nresults (test score, mean over seeds):")
         print(render(table))
     if spec.probing is not None or spec.fewshot is not None:
-        from orchestrator.experiment_tables import render_fewshot, render_probing
+        from orchestrator.analysis.experiment_tables import render_fewshot, render_probing
 
         print()
         print(render_probing(df) if spec.probing is not None else render_fewshot(df))

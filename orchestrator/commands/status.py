@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from orchestrator import results
 from orchestrator.commands.args import results_folder
+from orchestrator.results import row_files as results
 
 
 def add_parser(sub) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from orchestrator import results
+from orchestrator.analysis.significance import ALPHA, TESTS
+from orchestrator.analysis.tables import build_table, mark_significance, render, search_table
 from orchestrator.commands.args import positive_int, results_folder
-from orchestrator.significance import ALPHA, TESTS
-from orchestrator.tables import build_table, mark_significance, render, search_table
+from orchestrator.results import row_files as results
 from trainables.tasks.registry import BENCHMARKS
 
 
@@ -64,7 +64,7 @@ def main(args) -> int:
         print(search_table(results.load(folder)))
         return 0
     if args.probing or args.fewshot:
-        from orchestrator.experiment_tables import render_fewshot, render_probing
+        from orchestrator.analysis.experiment_tables import render_fewshot, render_probing
 
         df = results.load(folder)
         print(render_probing(df) if args.probing else render_fewshot(df))

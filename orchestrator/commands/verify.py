@@ -8,7 +8,7 @@ import sys
 
 import pyarrow.fs as pafs
 
-from orchestrator.integrity import Report, verify_results, verify_store
+from orchestrator.results.verify import Report, verify_results, verify_store
 from orchestrator.uri import filesystem
 
 

@@ -1,9 +1,8 @@
 """What a trainer returns per task, and the result row every finished (or failed) node gets.
 
-``ResultRow`` is the one definition of a row: ``orchestrator.results`` derives the Parquet schema
-from its fields (their order is the columns' order), and both the real and the simulated trainer
-return ``TaskResult``s, which ``ResultRow.build`` completes with what the run knows.
-"""
+``ResultRow`` is the one definition of a row: ``orchestrator.results.row_files`` derives the Parquet
+schema from its fields (their order is the columns' order), and both the real and the simulated
+trainer return ``TaskResult``s, which ``ResultRow.build`` completes with what the run knows."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from orchestrator.hpsearch.spec import METRICS
+from orchestrator.sweep.search import METRICS
 from orchestrator.uri import join
 
 

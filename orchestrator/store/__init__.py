@@ -2,7 +2,7 @@
 
 ``open_store(uri)`` picks the backend: a plain path is a ``LocalStore``, any other URI (``s3://``,
 ``gs://``, ``file://``) a ``FileSystemStore``. ``orchestrator.store.base`` documents what every
-backend guarantees; ``orchestrator.store.contract_suite`` is the test suite that checks it.
+backend guarantees; ``orchestrator.testing.store_contract`` is the test suite that checks it.
 """
 
 from __future__ import annotations

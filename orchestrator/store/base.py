@@ -12,7 +12,7 @@ folder name under ``attempts/``), ``committed_at`` (seconds since the epoch), ``
 (every payload file's path relative to the attempt, with its ``size`` in bytes and ``sha256``),
 and the committer's metadata.
 
-Guarantees, which every backend keeps (``orchestrator.store.contract_suite`` checks them):
+Guarantees, which every backend keeps (``orchestrator.testing.store_contract`` checks them):
 
 - Atomic commit. An entry counts only once its commit marker exists, and the marker is written
   last, after every payload file of its attempt is written and its size checked. A crash at any

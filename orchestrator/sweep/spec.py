@@ -4,7 +4,7 @@ Every problem of a file is collected and reported at once, each naming the file,
 what would be right, so a user fixes a sweep in one pass and before any trial starts. The YAML is
 read strictly (``orchestrator.sweep.yaml_loader``: duplicate keys, nesting, aliases, encoding).
 ``read_spec`` returns the problems with a spec of the file's valid parts, so later checks (sources,
-data, plan size: ``orchestrator.preflight``) can add theirs to the same report.
+data, plan size: ``orchestrator.planning.preflight``) can add theirs to the same report.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from typing import Any
 
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.methods import DEFAULT_SOURCE_METHOD, METHODS, Kind, methods_of_kind
-from orchestrator.hpsearch.spec import SearchSpec, parse_search
 from orchestrator.problems import InputError, Problem
 from orchestrator.sweep import yaml_loader
 from orchestrator.sweep.backbone import check_backbone
 from orchestrator.sweep.checks import MAX_RETRIES, MAX_SEED, Checker, is_int, show
 from orchestrator.sweep.fewshot import FewShotSpec, parse_fewshot
 from orchestrator.sweep.probing import ProbingSpec, parse_probing
+from orchestrator.sweep.search import SearchSpec, parse_search
 from trainables import backbone_ref
 from trainables.backbone_ref import BackboneRef
 from trainables.tasks.registry import BENCHMARKS, TASKS

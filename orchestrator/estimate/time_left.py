@@ -1,11 +1,11 @@
 """The time a running sweep has left: the cost model calibrated by the nodes finished so far.
 
-The cost model (``orchestrator/cost_model.py``) gives each node's seconds on a reference GPU; the
-nodes this run finished say how many wall seconds one such second takes here (the calibration,
-wall over cost, summed over the finished nodes). A running node has its calibrated duration
-left times the share of its epochs still to run (else its time so far taken off); a pending node
-its whole calibrated duration. The time left is the list-scheduled makespan of that work over as
-many slots as trials have run at once so far, dependencies kept (``makespan.remaining_makespan``).
+The cost model (``orchestrator.planning.cost_model``) gives each node's seconds on a reference GPU;
+the nodes this run finished say how many wall seconds one such second takes here (the calibration,
+wall over cost, summed over the finished nodes). A running node has its calibrated duration left
+times the share of its epochs still to run (else its time so far taken off); a pending node its
+whole calibrated duration. The time left is the list-scheduled makespan of that work over as many
+slots as trials have run at once so far, dependencies kept (``makespan.remaining_makespan``).
 
 Each estimate is kept, so that at the end of the run each can be set against what happened.
 """
@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 from orchestrator.contract.node import NodeStatus
-from orchestrator.makespan import remaining_makespan
-from orchestrator.nodes import Node
+from orchestrator.estimate.makespan import remaining_makespan
+from orchestrator.planning.nodes import Node
 
 
 @dataclass

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from orchestrator.nodes import Node
+from orchestrator.planning.nodes import Node
 from orchestrator.problems import Problem
 
 BOOTSTRAP_CONFIG = "~/ray_bootstrap_config.yaml"

@@ -12,8 +12,8 @@ from dataclasses import replace
 from orchestrator.contract.methods import Kind
 from orchestrator.contract.node import NodeSpec
 from orchestrator.contract.rows import ResultRow, TaskResult
-from orchestrator.nodes import Node
-from orchestrator.results import has_done_rows, write_node_rows
+from orchestrator.planning.nodes import Node
+from orchestrator.results.row_files import has_done_rows, write_node_rows
 from orchestrator.store import ArtifactStore, DamagedEntry
 from trainables.tasks.registry import headline_score
 

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator import uri
-from orchestrator.backbone_store import store_backbone
 from orchestrator.contract.node import STATUS_ORDER, NodeStatus, TrialSettings
 from orchestrator.contract.rows import ResultRow, TaskResult
-from orchestrator.dag import Dag
-from orchestrator.entry_rows import ensure_done_rows
-from orchestrator.eta import RunClock, duration, error_summary
-from orchestrator.nodes import Node, Plan
-from orchestrator.plan import plan_sweep
-from orchestrator.results import quarantine_row_file, scan, write_node_rows
+from orchestrator.estimate.time_left import RunClock, duration, error_summary
+from orchestrator.planning.dag import Dag
+from orchestrator.planning.nodes import Node, Plan
+from orchestrator.planning.plan import plan_sweep
+from orchestrator.results.from_store import ensure_done_rows
+from orchestrator.results.row_files import quarantine_row_file, scan, write_node_rows
+from orchestrator.run.tune_bookkeeping import apply_tune_env, checkpoint_pruner
 from orchestrator.store import ArtifactStore, DamagedEntry, EntryCheck, open_store
+from orchestrator.store.backbones import store_backbone
 from orchestrator.sweep.spec import SweepSpec
-from orchestrator.tune_bookkeeping import apply_tune_env, checkpoint_pruner
 
 # Trials Tune may hold waiting for resources at once, at the least. Tune's default for custom
 # searchers is 1, which serialises trial start-up; a few more keep the cluster fed without
@@ -360,13 +360,13 @@ def may_reuse_processes(nodes: dict[str, Node], simulate: bool, own_instance: bo
     things rule reuse out:
 
     - on a cluster (``own_instance`` False: not a local instance this run started), a Ray Tune
-      without the hooks ``orchestrator.actor_reuse`` needs to evict idle processes after a lost
+      without the hooks ``orchestrator.run.actor_reuse`` needs to evict idle processes after a lost
       machine: a retry could be handed a process of the dead machine and fail at once, spending
       the retry;
     - trials sharing a GPU (not simulated): Ray does not fence GPU memory, and a reused process
       keeps its CUDA context and allocator, memory its neighbour on the GPU may need.
     """
-    from orchestrator import actor_reuse
+    from orchestrator.run import actor_reuse
 
     if not own_instance and not actor_reuse.supported():
         return False
@@ -399,8 +399,8 @@ def build_tuner(
     """Join or start Ray and wire the run's plan into one Ray Tune experiment.
 
     ``min_nodes``: wait (up to ``min_nodes_timeout`` s) until the cluster has this many Ray nodes,
-    for a batch job whose workers start beside the driver (``orchestrator.cluster``).
-    ``log_to``: experiment trackers each trained node is logged to (``orchestrator.tracking``).
+    for a batch job whose workers start beside the driver (``orchestrator.run.cluster``).
+    ``log_to``: experiment trackers each trained node is logged to (``orchestrator.run.tracking``).
     Raises InputError when a trial's request fits no machine (``fit_to_cluster``).
     """
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
@@ -410,14 +410,14 @@ def build_tuner(
     apply_tune_env()
     from ray import tune
 
-    from orchestrator.dag_searcher import DagSearcher
-    from orchestrator.entry_rows import search_outcome
+    from orchestrator.results.from_store import search_outcome
+    from orchestrator.run.searcher import DagSearcher
 
     if not run.settings.simulate:
         # once here, not in every trial that starts at the same moment
         store_backbone(run.store, run.spec.backbone)
     own_instance = init_ray(address, verbose=verbose, num_cpus=num_cpus)
-    from orchestrator.cluster import alive_nodes, describe, wait_for_nodes
+    from orchestrator.run.cluster import alive_nodes, describe, wait_for_nodes
 
     found = wait_for_nodes(min_nodes, min_nodes_timeout) if min_nodes else alive_nodes()
     print(f"cluster: {describe(found)}", file=sys.stderr, flush=True)
@@ -445,7 +445,7 @@ def build_tuner(
     errors: dict[str, str] = {}
     callbacks = [_make_callback(progress, errors), checkpoint_pruner()]
     if log_to:
-        from orchestrator.tracking import tracker_callbacks
+        from orchestrator.run.tracking import tracker_callbacks
 
         s = run.settings
         callbacks += tracker_callbacks(log_to, nodes, s.sweep, s.run_id, s.results)
@@ -462,7 +462,7 @@ def build_tuner(
             storage_path=uri.join(run.settings.results, run.spec.name, "_tune"),
             failure_config=tune.FailureConfig(max_failures=run.spec.retries),
             # no num_to_keep: it would snapshot the experiment at every checkpoint; the
-            # pruner keeps one checkpoint per trial instead (orchestrator.tune_bookkeeping)
+            # pruner keeps one checkpoint per trial instead (orchestrator.run.tune_bookkeeping)
             checkpoint_config=tune.CheckpointConfig(),
             callbacks=callbacks,
             verbose=0,
@@ -479,7 +479,7 @@ def max_pending_trials(nodes: dict[str, Node], found: list[dict]) -> int:
     resources, so when more trials end in one step than are pending, the rest of the processes
     are stopped and their successors start new ones (measured: 16 slots and 8 pending, half the
     trials in new processes, 2.25x the estimated makespan; with 16 pending, 1.03x)."""
-    from orchestrator.capacity import running_machines
+    from orchestrator.run.capacity import running_machines
 
     cpus = sum(m.cpu or 0.0 for m in running_machines(found))
     smallest = min((float(n.resources.get("cpu") or 1) for n in nodes.values()), default=1.0)
@@ -489,21 +489,21 @@ def max_pending_trials(nodes: dict[str, Node], found: list[dict]) -> int:
 
 def _scheduler(searcher, reuse_actors: bool):
     """The pruning scheduler; with reuse, guarded so no idle process of a lost machine is
-    handed a trial (``orchestrator.actor_reuse``)."""
+    handed a trial (``orchestrator.run.actor_reuse``)."""
     from orchestrator.hpsearch.pruning import PruningScheduler
 
     if not reuse_actors:
         return PruningScheduler(searcher)
-    from orchestrator.actor_reuse import safe_reuse_scheduler
+    from orchestrator.run.actor_reuse import safe_reuse_scheduler
 
     return safe_reuse_scheduler(PruningScheduler)(searcher)
 
 
 def fit_to_cluster(run: PreparedRun, found: list[dict], own_instance: bool) -> dict[str, Node]:
-    """The run's nodes with requests the cluster can hold (``orchestrator.capacity``); prints
+    """The run's nodes with requests the cluster can hold (``orchestrator.run.capacity``); prints
     what it changed, raises InputError naming the requests nothing can hold."""
-    from orchestrator import capacity
     from orchestrator.problems import InputError
+    from orchestrator.run import capacity
 
     machines = capacity.running_machines(found)
     if not own_instance:  # a local instance this run started has no autoscaler
@@ -537,7 +537,7 @@ def node_trainable(settings: TrialSettings):
     costs that many times its size; a plan of 10,000 nodes is megabytes."""
     from ray import tune
 
-    from orchestrator.trial import run_node_trial
+    from orchestrator.run.trial import run_node_trial
 
     return tune.with_resources(
         tune.with_parameters(run_node_trial, settings=settings),
@@ -649,7 +649,7 @@ def run_sweep(
 
     ``reuse_actors``: None decides by ``may_reuse_processes``; False starts every trial in a fresh
     process (seconds more per trial); True reuses processes even on shared GPUs. ``min_nodes``:
-    see ``build_tuner``. ``log_to``: experiment trackers (``orchestrator.tracking``). Raises
+    see ``build_tuner``. ``log_to``: experiment trackers (``orchestrator.run.tracking``). Raises
     InputError when a request fits no machine of the cluster.
     """
     run = prepare_run(spec, results, store_uri, simulate, speed, simulate_failures)

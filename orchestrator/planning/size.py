@@ -2,12 +2,12 @@
 
 A sweep file can ask for more nodes than anyone means (100,000 seeds, a million search samples),
 and planning them costs time and memory before a word is said. ``count_nodes`` walks the planners'
-loops (``orchestrator.plan``, ``orchestrator.fewshot_plan``) one level up: a *cell* is every node
+loops (``planning.plan``, ``planning.fewshot``) one level up: a *cell* is every node
 of one (method, task, hyperparameters, data, dependencies) that differs only in its seed, and a
 search contributes its samples by arithmetic. Cells get the planners' identities (``NodeFactory``),
 with a dependency standing for its cell and seed, so two cells are the same exactly when their
 nodes share ids: the count is the plan's, in time proportional to methods x tasks, not to nodes.
-A probing sweep (``orchestrator.probing_plan``) is counted by arithmetic over its targets, seeds,
+A probing sweep (``planning.probing``) is counted by arithmetic over its targets, seeds,
 sources and omegas. (A plan that stops because a source adapter is missing counts that source as
 planned.)
 """
@@ -19,7 +19,7 @@ import json
 from collections import Counter
 
 from orchestrator.contract.methods import Kind, methods_of_kind
-from orchestrator.nodes import NodeFactory
+from orchestrator.planning.nodes import NodeFactory
 from orchestrator.sweep.spec import SweepSpec
 
 # Above this many nodes `plan` and `run` stop unless --max-nodes raises the limit: eight times the
@@ -98,7 +98,7 @@ def _in_sweep(spec: SweepSpec, kind: Kind) -> list[str]:
 
 
 def _full(spec: SweepSpec, cells: _Cells) -> None:
-    """The loops of ``orchestrator.plan._plan_full``."""
+    """The loops of ``orchestrator.planning.plan._plan_full``."""
     stage_one = _in_sweep(spec, Kind.STL)
     for bname, bench in spec.benchmarks.items():
         for method in stage_one:
@@ -137,7 +137,7 @@ def _joint(spec: SweepSpec, cells: _Cells, bname: str, tasks: list[str], seeds: 
 
 
 def _fewshot(spec: SweepSpec, cells: _Cells) -> None:
-    """The loops of ``orchestrator.fewshot_plan.plan_fewshot``."""
+    """The loops of ``orchestrator.planning.fewshot.plan_fewshot``."""
     fewshot = spec.fewshot
     stl, transfer = _in_sweep(spec, Kind.STL), _in_sweep(spec, Kind.TRANSFER)
     seed = spec.source_seed
@@ -168,7 +168,7 @@ def _fewshot(spec: SweepSpec, cells: _Cells) -> None:
 
 
 def _probing(spec: SweepSpec) -> NodeCount:
-    """The nodes of ``orchestrator.probing_plan.plan_probing``: per target and seed, a probe per
+    """The nodes of ``orchestrator.planning.probing.plan_probing``: per target and seed, a probe per
     source and omega and per pair of pairwise omegas (distinct ones: the id holds them), and the
     stage-one adapters of every (task, seed) a probe stands on."""
     probing = spec.probing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from orchestrator.nodes import Node
+from orchestrator.planning.nodes import Node
 
 
 class CycleError(ValueError):

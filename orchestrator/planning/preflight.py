@@ -6,7 +6,7 @@
 2. the sweep file (``orchestrator.sweep.spec.read_spec``): YAML, keys, values, and the data it
    names (local folders and their files, hub ids), one line per cause with the tasks it affects;
 3. ``SPEC_CHECKS``, run on the file's valid parts even when other parts have problems;
-4. the plan's size (``orchestrator.plan_size``): above ``max_nodes`` nothing is planned;
+4. the plan's size (``orchestrator.planning.size``): above ``max_nodes`` nothing is planned;
 5. source adapters of transfer methods, trained by the sweep or held by the store (looked up
    only when the parts of the file that decide their ids have no problem, so that a typo in
    ``training`` is not also reported as a missing source).
@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.nodes import Plan
-from orchestrator.plan import build_plan
-from orchestrator.plan_size import DEFAULT_MAX_NODES, count_nodes, size_problem
+from orchestrator.planning.nodes import Plan
+from orchestrator.planning.plan import build_plan
+from orchestrator.planning.size import DEFAULT_MAX_NODES, count_nodes, size_problem
 from orchestrator.problems import Report
 from orchestrator.store import ArtifactStore, open_store
 from orchestrator.sweep.spec import SweepSpec, read_spec

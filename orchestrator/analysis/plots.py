@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from orchestrator.analysis.tables import build_table, searched_keys
 from orchestrator.contract.methods import HEADLINE, METHODS, Kind
 from orchestrator.contract.node import NodeStatus
-from orchestrator.results import latest
-from orchestrator.tables import build_table, searched_keys
+from orchestrator.results.row_files import latest
 from trainables.tasks.registry import display_name
 
 KINDS = ("overview", "grid", "omegas", "search", "probing", "fewshot")
@@ -173,7 +173,7 @@ def draw_search(fig, df: pd.DataFrame) -> None:
 def draw_probing(fig, df: pd.DataFrame) -> None:
     """Figures 3 and 5: per target, test score against each source adapter's fixed omega (mean
     and spread over seeds), then the pairwise grids as heatmaps."""
-    from orchestrator.experiment_tables import pairwise_grids, probe_rows, task_order
+    from orchestrator.analysis.experiment_tables import pairwise_grids, probe_rows, task_order
 
     rows = probe_rows(df)
     single = rows[~rows["pairwise"]]
@@ -222,7 +222,7 @@ def draw_probing(fig, df: pd.DataFrame) -> None:
 def draw_fewshot(fig, df: pd.DataFrame) -> None:
     """Figures 2 and 4: each method's average score over a benchmark's tasks against k (log
     scale), mean and spread over seeds, one panel per benchmark."""
-    from orchestrator.experiment_tables import fewshot_curves
+    from orchestrator.analysis.experiment_tables import fewshot_curves
 
     curves = fewshot_curves(df)
     if curves.empty:

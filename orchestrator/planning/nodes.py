@@ -1,7 +1,7 @@
 """Nodes: one training run each, identified by a hash of everything that determines its output.
 
-``NodeFactory`` makes the nodes of one sweep (``orchestrator.plan`` and
-``orchestrator.fewshot_plan`` decide which); ``Node.spec`` turns a planned node into the typed
+``NodeFactory`` makes the nodes of one sweep (``orchestrator.planning.plan`` and
+``orchestrator.planning.fewshot`` decide which); ``Node.spec`` turns a planned node into the typed
 ``NodeSpec`` a trainer receives.
 """
 
@@ -15,9 +15,9 @@ from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import HParams, identity_hparams
 from orchestrator.contract.methods import METHODS, Kind
 from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef, node_label
-from orchestrator.cost_model import node_cost
-from orchestrator.data_identity import data_identity, resolve_data
-from orchestrator.hpsearch.spec import SearchSpec, group_id
+from orchestrator.planning.cost_model import node_cost
+from orchestrator.planning.data_identity import data_identity, resolve_data
+from orchestrator.sweep.search import SearchSpec, group_id
 from orchestrator.sweep.spec import SweepSpec
 from trainables import backbone_ref
 from trainables.tasks.registry import get_task

@@ -13,10 +13,10 @@ import json
 
 import pandas as pd
 
+from orchestrator.analysis.tables import few_shot_k
 from orchestrator.contract.methods import METHODS, Kind
 from orchestrator.contract.node import NodeStatus
-from orchestrator.results import latest
-from orchestrator.tables import few_shot_k
+from orchestrator.results.row_files import latest
 from trainables.tasks.registry import BENCHMARKS, display_name
 
 

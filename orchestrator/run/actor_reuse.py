@@ -19,7 +19,7 @@ failure, which is rare; it needs no map of processes to machines.
 
 The eviction uses Tune's controller (``_cleanup_cached_actors``), which is not public API:
 ``supported()`` says whether the installed Tune has it, and without it a cluster run starts a
-process per trial (``orchestrator.runner.may_reuse_processes``).
+process per trial (``orchestrator.run.runner.may_reuse_processes``).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _controller(tune_controller):
 
 def alive_node_ids() -> frozenset[str]:
     """Ids of the Ray nodes the cluster counts as alive now."""
-    from orchestrator.cluster import alive_nodes
+    from orchestrator.run.cluster import alive_nodes
 
     return frozenset(n["NodeID"] for n in alive_nodes())
 

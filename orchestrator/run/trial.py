@@ -14,15 +14,15 @@ import threading
 import time
 from contextlib import contextmanager
 
-from orchestrator.backbone_store import fetch_backbone
-from orchestrator.cluster import process_started_at, where
 from orchestrator.contract.node import NodeSpec, TrialSettings
 from orchestrator.contract.rows import TaskResult
 from orchestrator.contract.trainer import Trainer
-from orchestrator.entry_rows import NODE_FILE, ROWS_FILE, ensure_done_rows, rows_from_store
-from orchestrator.nodes import Node
-from orchestrator.results import record_training, write_node_rows
+from orchestrator.planning.nodes import Node
+from orchestrator.results.from_store import NODE_FILE, ROWS_FILE, ensure_done_rows, rows_from_store
+from orchestrator.results.row_files import record_training, write_node_rows
+from orchestrator.run.cluster import process_started_at, where
 from orchestrator.store import ArtifactStore, DamagedEntry, open_store
+from orchestrator.store.backbones import fetch_backbone
 
 # A claim lives this long unless refreshed; the trainer refreshes it every quarter of that.
 CLAIM_TTL_S = float(os.environ.get("SCALEARN_CLAIM_TTL", "40"))
@@ -85,7 +85,7 @@ def run_node_trial(config: dict, settings: TrialSettings) -> None:
 def trainer_for(settings: TrialSettings) -> Trainer:
     """The simulated trainer for ``run --simulate``, else the real one (imports torch)."""
     if settings.simulate:
-        from orchestrator.simulated_trainer import SimulatedTrainer
+        from orchestrator.run.simulated_trainer import SimulatedTrainer
 
         return SimulatedTrainer(settings.speed, settings.fail)
     from trainables.entry import NodeTrainer

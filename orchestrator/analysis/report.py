@@ -16,18 +16,18 @@ import json
 
 import pandas as pd
 
-from orchestrator.contract.methods import METHODS, Kind
-from orchestrator.contract.node import NodeStatus
-from orchestrator.experiment_tables import (
+from orchestrator.analysis.experiment_tables import (
     fewshot_curves,
     probe_rows,
     render_fewshot,
     render_probing,
     task_order,
 )
-from orchestrator.plots import figure
-from orchestrator.results import latest
-from orchestrator.tables import build_table, mark_significance, table_rows
+from orchestrator.analysis.plots import figure
+from orchestrator.analysis.tables import build_table, mark_significance, table_rows
+from orchestrator.contract.methods import METHODS, Kind
+from orchestrator.contract.node import NodeStatus
+from orchestrator.results.row_files import latest
 from trainables.tasks.registry import display_name
 
 _STYLE = """

@@ -11,7 +11,7 @@ so they are part of every id and of every result row's hparams.
 from __future__ import annotations
 
 from orchestrator.contract.methods import Kind, methods_of_kind
-from orchestrator.nodes import Node, NodeFactory
+from orchestrator.planning.nodes import Node, NodeFactory
 from orchestrator.sweep.spec import SweepSpec
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from orchestrator.nodes import Node
+    from orchestrator.planning.nodes import Node
 
 TRACKERS = ("wandb", "mlflow", "tensorboard")
 # tracker -> (module it needs, the extra of this package that installs it)

@@ -19,7 +19,7 @@ from collections import Counter
 from ray.tune.search import Searcher
 
 from orchestrator.contract.node import NodeStatus
-from orchestrator.dag import Dag
+from orchestrator.planning.dag import Dag
 
 PENDING, RUNNING, DONE, FAILED, BLOCKED, CACHED, PRUNED = (
     NodeStatus.PENDING,

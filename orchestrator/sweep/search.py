@@ -1,24 +1,20 @@
 """The ``search:`` block of a method: a validated search space, sampler, metric and pruner.
 
-A search on (method, task) becomes nodes (``orchestrator.nodes``): ``samples`` sample nodes (each
-under the search's seeds) whose hyperparameters Optuna proposes when the node is handed out, and
-the method's ordinary seed nodes, which train with the best configuration found and depend on every
-sample. Their ids hash the search's definition, not the values it finds, so the DAG is fixed at
-plan time and a stage-two search can stand on stage-one adapters that an earlier search chose.
-"""
+A search on (method, task) becomes nodes (``orchestrator.planning.nodes``): ``samples`` sample nodes
+(each under the search's seeds) whose hyperparameters Optuna proposes when the node is handed out,
+and the method's ordinary seed nodes, which train with the best configuration found and depend on
+every sample. Their ids hash the search's definition, not the values it finds, so the DAG is fixed
+at plan time and a stage-two search can stand on stage-one adapters that an earlier search chose."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
 
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import is_int, is_number, show
-
-if TYPE_CHECKING:
-    from orchestrator.sweep.checks import Checker
+from orchestrator.sweep.checks import Checker
 
 SPACE_TYPES = ("loguniform", "uniform", "int", "categorical")
 SAMPLERS = ("tpe", "random")

@@ -1,9 +1,9 @@
-"""A sweep becomes a plan: every training run as a node (``orchestrator.nodes``), in DAG order.
+"""A sweep becomes a plan: every training run as a node (``planning.nodes``), in DAG order.
 
 Per benchmark: the stage-one methods on every task and seed; the source adapters of stage two (the
 sweep's ``sources`` method with its seed, on every task) and every transfer method on every target
 and seed over all of them; the joint methods per seed. Few-shot sweeps are planned by
-``orchestrator.fewshot_plan``, probing sweeps by ``orchestrator.probing_plan``.
+``orchestrator.planning.fewshot``, probing sweeps by ``orchestrator.planning.probing``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from orchestrator.contract.methods import Kind, methods_of_kind
-from orchestrator.fewshot_plan import plan_fewshot
-from orchestrator.nodes import Node, NodeFactory, Plan
-from orchestrator.probing_plan import plan_probing
+from orchestrator.planning.fewshot import plan_fewshot
+from orchestrator.planning.nodes import Node, NodeFactory, Plan
+from orchestrator.planning.probing import plan_probing
 from orchestrator.problems import Problem
 from orchestrator.sweep.spec import SpecError, SweepSpec
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from orchestrator.entry_rows import entry_problem, rows_from_store
-from orchestrator.results import quarantine_row_file, scan, write_node_rows
+from orchestrator.results.from_store import entry_problem, rows_from_store
+from orchestrator.results.row_files import quarantine_row_file, scan, write_node_rows
 from orchestrator.store import ArtifactStore, DamagedEntry
 from orchestrator.uri import filesystem, is_remote
 

@@ -13,10 +13,10 @@ from importlib import resources
 
 import pandas as pd
 
+from orchestrator.analysis.significance import ALPHA, Significance, compare
 from orchestrator.contract.methods import METHODS, SIGNIFICANCE_BASELINE, Kind
 from orchestrator.contract.node import NodeStatus
-from orchestrator.results import latest
-from orchestrator.significance import ALPHA, Significance, compare
+from orchestrator.results.row_files import latest
 from trainables.tasks.registry import BENCHMARKS, display_name
 
 PAPER_CSV = "scalearn_paper_tables.csv"
@@ -24,7 +24,7 @@ PAPER_CSV = "scalearn_paper_tables.csv"
 
 def paper_reference() -> pd.DataFrame:
     """The paper's published numbers: benchmark, backbone, group, system, task, score."""
-    with resources.files("orchestrator.reference").joinpath(PAPER_CSV).open() as f:
+    with resources.files("orchestrator.analysis.reference").joinpath(PAPER_CSV).open() as f:
         return pd.read_csv(f)
 
 

@@ -10,7 +10,7 @@ sweep's). The omegas enter the probe's hyperparameters (``probe_omegas``), hence
 from __future__ import annotations
 
 from orchestrator.contract.methods import Kind
-from orchestrator.nodes import Node, NodeFactory
+from orchestrator.planning.nodes import Node, NodeFactory
 from orchestrator.sweep.spec import SweepSpec
 
 

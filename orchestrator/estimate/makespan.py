@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from orchestrator.contract.methods import Kind
-from orchestrator.dag import Dag
-from orchestrator.nodes import Plan
+from orchestrator.planning.dag import Dag
+from orchestrator.planning.nodes import Plan
 
 TWO_WAVES, LOOP_PER_GPU = "two_waves", "loop_per_gpu"
 STAGE_TWO_KINDS = (Kind.TRANSFER,)
@@ -190,7 +190,7 @@ def without_cached_deps(todo, cached: set[str]):
 def remaining_makespan(nodes: list, seconds: dict[str, float], slots: int) -> float:
     """Seconds until ``nodes`` are done, each taking ``seconds[id]`` and one of ``slots`` trials
     running at once, list-scheduled longest chain first; dependencies on nodes not listed count
-    as done (a running sweep's time left: ``orchestrator.eta``)."""
+    as done (a running sweep's time left: ``orchestrator.estimate.time_left``)."""
     if not nodes:
         return 0.0
     ids = {n.id for n in nodes}
