@@ -119,20 +119,20 @@ def run_phase(
 ) -> dict:
     """One simulated run of the sweep; its figures."""
     from orchestrator.results import row_files as results
-    from orchestrator.run.runner import run_sweep
+    from orchestrator.run.runner import RunOptions, run_sweep
 
     cpu0, _ = _usage()
     t0 = time.time()
-    summary = run_sweep(
-        spec,
+    options = RunOptions(
         results=str(work / "results"),
-        store_uri=str(work / "store"),
+        store=str(work / "store"),
         address=address,
         simulate=True,
         speed=speed,
         num_cpus=num_cpus,
         reuse_actors=reuse,
     )
+    summary = run_sweep(spec, options)
     wall = time.time() - t0
     cpu1, peak = _usage()
     import ray

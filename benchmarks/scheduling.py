@@ -107,7 +107,7 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, arm: str) -> d
     import ray
 
     from orchestrator.results import row_files as results
-    from orchestrator.run.runner import run_sweep
+    from orchestrator.run.runner import RunOptions, run_sweep
     from orchestrator.testing.local_cluster import CLUSTER_ENV, LocalCluster
 
     with contextlib.ExitStack() as stack:
@@ -126,15 +126,15 @@ def measure_arm(spec, plan, slots: int, speed: float, work: Path, arm: str) -> d
             )
         run_start = time.time()
         try:
-            summary = run_sweep(
-                spec,
+            options = RunOptions(
                 results=str(work / "results"),
-                store_uri=str(work / "store"),
+                store=str(work / "store"),
                 address=address,
                 simulate=True,
                 speed=speed,
                 reuse_actors=REUSE[arm],
             )
+            summary = run_sweep(spec, options)
         finally:
             run_end = time.time()
             ray.shutdown()

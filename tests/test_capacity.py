@@ -213,11 +213,13 @@ def test_joined_clusters_keep_gpu_requests_their_node_types_can_hold(tmp_path):
     probe = textwrap.dedent(
         """\
         import json, sys
-        from orchestrator.run.runner import build_tuner, prepare_run
+        from orchestrator.run.prepare import prepare_run
+        from orchestrator.run.runner import RunOptions
+        from orchestrator.run.tuner import build_tuner
         from orchestrator.sweep.spec import load_spec
         sweep, work, address = sys.argv[1:4]
         run = prepare_run(load_spec(sweep), work + "/results", work + "/store", True, 1.0, None)
-        setup = build_tuner(run, address, False, None, None)
+        setup = build_tuner(run, RunOptions(address=address))
         print("REQUESTS", json.dumps({n.method: n.resources["gpu"] for n in setup.nodes.values()}))
         """
     )

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from orchestrator.planning.nodes import Node
 from orchestrator.planning.plan import plan_sweep
-from orchestrator.run.runner import may_reuse_processes
+from orchestrator.run.tuner import may_reuse_processes
 from orchestrator.sweep.spec import load_spec
 from tests.conftest import SWEEPS
 
@@ -76,7 +76,7 @@ def test_the_trainable_takes_its_resources_from_the_trial_s_node_and_holds_no_pl
     from ray import cloudpickle
 
     from orchestrator.contract.node import TrialSettings
-    from orchestrator.run.runner import node_trainable
+    from orchestrator.run.tuner import node_trainable
 
     settings = TrialSettings(store="/s", results="/r", sweep="demo", run_id="r1", simulate=True)
     trainable = node_trainable(settings)
@@ -92,7 +92,7 @@ def test_the_trainable_takes_its_resources_from_the_trial_s_node_and_holds_no_pl
 
 def test_tune_may_hold_as_many_pending_trials_as_the_cluster_runs_at_once():
     """Fewer, and the processes of trials that end in the same step beyond them are stopped."""
-    from orchestrator.run.runner import DEFAULT_MAX_PENDING, max_pending_trials
+    from orchestrator.run.tuner import DEFAULT_MAX_PENDING, max_pending_trials
 
     demo = _nodes("demo.yaml")  # one CPU per trial
     cluster = [{"Resources": {"CPU": 0.0}}, {"Resources": {"CPU": 8.0}}, {"Resources": {"CPU": 8}}]

@@ -10,9 +10,12 @@ import pytest
 
 from orchestrator.contract.node import NodeStatus
 from orchestrator.results import row_files as results
-from orchestrator.run.runner import TunerSetup, _Progress, prepare_run, record_outcomes
+from orchestrator.run.outcomes import record_outcomes
+from orchestrator.run.prepare import prepare_run
+from orchestrator.run.progress import Progress
 from orchestrator.run.searcher import DagSearcher
 from orchestrator.run.trial import SourceUnusable, _fetch_sources
+from orchestrator.run.tuner import TunerSetup
 from orchestrator.store import ATTEMPTS, MARKER, open_store
 from orchestrator.sweep.spec import load_spec
 from tests.conftest import TEST_SWEEPS
@@ -59,7 +62,7 @@ def test_a_committed_node_keeps_its_done_row_when_its_trial_failed_after_the_com
     searcher = DagSearcher(run.dag, run.store.is_committed)
     searcher.status = {i: NodeStatus.DONE for i in searcher.status}
     searcher.status[victim.id] = NodeStatus.FAILED  # e.g. the worker died after the commit
-    setup = TunerSetup(None, searcher, _Progress(searcher, run.dag), {}, run.dag.nodes)
+    setup = TunerSetup(None, searcher, Progress(searcher, run.dag), {}, run.dag.nodes)
     record_outcomes(run, setup)
     after = results.read_node_rows(res, "tiny_sim", victim.id)
     assert [r["status"] for r in after] == ["done", "done"] and after == before

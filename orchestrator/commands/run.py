@@ -21,12 +21,21 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--store", default="artifacts", help="artifact store path or URI (default ./artifacts)"
     )
+    _add_cluster_options(p)
+    _add_simulation_options(p)
     p.add_argument(
-        "--address",
+        "--log-to",
+        action="append",
+        choices=TRACKERS,
         default=None,
-        help="Ray cluster address; 'local' starts a fresh local instance "
-        "(default: a running cluster, else a local instance)",
+        help="log each trained node to an experiment tracker (repeatable): one run per node, "
+        "its hyperparameters as config, its per-epoch dev metrics as curves",
     )
+    p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
+    add_max_nodes(p)
+
+
+def _add_simulation_options(p) -> None:
     p.add_argument(
         "--simulate",
         action="store_true",
@@ -44,6 +53,15 @@ def add_parser(sub) -> None:
         metavar="GLOB",
         help="with --simulate: make the nodes matching GLOB (ids or method/task/sSEED labels, "
         "comma-separated) fail, to rehearse retries and blocked nodes",
+    )
+
+
+def _add_cluster_options(p) -> None:
+    p.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address; 'local' starts a fresh local instance "
+        "(default: a running cluster, else a local instance)",
     )
     p.add_argument(
         "--num-cpus", type=positive_int, default=None, help="CPUs of a local Ray instance"
@@ -69,25 +87,14 @@ def add_parser(sub) -> None:
         metavar="S",
         help="with --min-nodes: seconds to wait (default 600)",
     )
-    p.add_argument(
-        "--log-to",
-        action="append",
-        choices=TRACKERS,
-        default=None,
-        help="log each trained node to an experiment tracker (repeatable): one run per node, "
-        "its hyperparameters as config, its per-epoch dev metrics as curves",
-    )
-    p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
-    add_max_nodes(p)
 
 
 def _run(args, checked):
-    from orchestrator.run.runner import run_sweep
+    from orchestrator.run.runner import RunOptions, run_sweep
 
-    return run_sweep(
-        checked.spec,
+    options = RunOptions(
         results=args.results,
-        store_uri=args.store,
+        store=args.store,
         address=args.address,
         simulate=args.simulate,
         speed=args.speed,
@@ -97,15 +104,17 @@ def _run(args, checked):
         reuse_actors=False if args.fresh_actors else None,
         min_nodes=args.min_nodes,
         min_nodes_timeout=args.min_nodes_timeout,
-        log_to=args.log_to,
+        log_to=tuple(args.log_to or ()),
     )
+    return run_sweep(checked.spec, options)
 
 
 def main(args) -> int:
     from orchestrator.planning.preflight import check_sweep
     from orchestrator.problems import Report
     from orchestrator.run.cluster import MissingNodes
-    from orchestrator.run.runner import absolute, address_problem
+    from orchestrator.run.prepare import absolute
+    from orchestrator.run.session import address_problem
     from orchestrator.run.tracking import missing_packages
 
     report = Report()

@@ -17,9 +17,9 @@ idle processes in each step, so a retry never lands on a process of a machine kn
 Evicting everything rather than the lost machine's processes costs a few new processes after a
 failure, which is rare; it needs no map of processes to machines.
 
-The eviction uses Tune's controller (``_cleanup_cached_actors``), which is not public API:
+The eviction uses Tune's controller, which is not public API (``orchestrator.run.ray_internals``):
 ``supported()`` says whether the installed Tune has it, and without it a cluster run starts a
-process per trial (``orchestrator.run.runner.may_reuse_processes``).
+process per trial (``orchestrator.run.tuner.may_reuse_processes``).
 """
 
 from __future__ import annotations
@@ -32,16 +32,9 @@ NODE_CHECK_PERIOD_S = 1.0
 
 def supported() -> bool:
     """Whether the installed Ray Tune has the controller hooks the guard uses."""
-    try:
-        from ray.tune.execution.tune_controller import TuneController
-    except ImportError:
-        return False
-    return callable(getattr(TuneController, "_cleanup_cached_actors", None))
+    from orchestrator.run.ray_internals import can_evict_idle_processes
 
-
-def _controller(tune_controller):
-    """The controller itself: Tune passes schedulers a wrapper in some hooks."""
-    return getattr(tune_controller, "_tune_controller", tune_controller)
+    return can_evict_idle_processes()
 
 
 def alive_node_ids() -> frozenset[str]:
@@ -75,10 +68,9 @@ class ReuseGuard:
 
     def evict(self, tune_controller, why: str) -> int:
         """Stop every idle process Tune keeps for reuse; returns how many there were."""
-        controller = _controller(tune_controller)
-        cache = getattr(controller, "_actor_cache", None)
-        idle = cache.num_cached_objects if cache is not None else 0
-        controller._cleanup_cached_actors(force_all=True)
+        from orchestrator.run.ray_internals import evict_idle_processes
+
+        idle = evict_idle_processes(tune_controller)
         self.evictions.append(why)
         if idle:
             print(f"{why}: {idle} idle trial process(es) stopped", file=sys.stderr, flush=True)

@@ -113,10 +113,10 @@ def node_types_from_cluster_config(config) -> list[Machine]:
 def startable_node_types(bootstrap: str = BOOTSTRAP_CONFIG) -> list[Machine]:
     """The node types the cluster's autoscaler can start, as far as Ray or the head's launcher
     config tell (empty for a cluster without an autoscaler). Ray must be initialised."""
-    try:
-        import ray._private.state as ray_state
+    from orchestrator.run.ray_internals import autoscaler_cluster_config
 
-        types = node_types_from_cluster_config(ray_state.state.get_cluster_config())
+    try:
+        types = node_types_from_cluster_config(autoscaler_cluster_config())
     except Exception:  # an internal API of Ray: when it fails there is still the file
         types = []
     if types:
@@ -166,45 +166,74 @@ def fit_requests(
             "trials run on CPUs"
         )
         out.nodes = {i: replace(n, resources=dict(n.resources, gpu=0)) for i, n in nodes.items()}
+    asks = _unheld_requests(out.nodes, machines, todo)
+    if not asks:
+        return out
+    offered = "; ".join(m.describe() for m in _shapes(machines))
+    for (cpu, gpu), methods in sorted(asks.items()):
+        if scale_down:
+            _scale_down(out, methods, (cpu, gpu), _largest(machines), offered)
+        else:
+            out.problems += _unheld_problems(methods, (cpu, gpu), offered, where, resource_key)
+    return out
+
+
+def _unheld_requests(
+    nodes: dict[str, Node], machines: list[Machine], todo: set[str]
+) -> dict[tuple[float, float], list[str]]:
+    """(CPUs, GPUs) per trial that no machine holds -> the methods asking for it."""
     asks: dict[tuple[float, float], list[str]] = {}
-    for i in (i for i in out.nodes if i in todo):  # the plan's order, so messages are stable
-        n = out.nodes[i]
+    for i in (i for i in nodes if i in todo):  # the plan's order, so messages are stable
+        n = nodes[i]
         request = (_cpu(n), _gpu(n))
         if not any(m.holds(*request) for m in machines):
             methods = asks.setdefault(request, [])
             if n.method not in methods:
                 methods.append(n.method)
-    if not asks:
-        return out
-    largest = _largest(machines)
-    offered = "; ".join(m.describe() for m in _shapes(machines))
-    for (cpu, gpu), methods in sorted(asks.items()):
-        what = f"{cpu:g} CPU(s) and {gpu:g} GPU(s) per trial"
-        if scale_down:
-            to = (min(cpu, largest.cpu), min(gpu, largest.gpu))
-            out.notes.append(
-                f"simulated run on a local instance: {', '.join(methods)} ask {what}, more than "
-                f"this machine has ({offered}); scaled down to {to[0]:g} CPU(s) and "
-                f"{to[1]:g} GPU(s) so that they run (a real run needs machines that hold them)"
-            )
-            for i, n in out.nodes.items():
-                if n.method in methods and (_cpu(n), _gpu(n)) == (cpu, gpu):
-                    out.nodes[i] = replace(n, resources=dict(n.resources, cpu=to[0], gpu=to[1]))
-            continue
-        by_key: dict[str, list[str]] = {}
-        for m in methods:
-            by_key.setdefault(resource_key(m), []).append(m)
-        for key, named in by_key.items():
-            out.problems.append(
-                Problem(
-                    where,
-                    key,
-                    f"{', '.join(named)} ask {what}, which no machine of the cluster holds, so "
-                    f"their trials would wait for ever; the cluster offers {offered}. Ask for "
-                    "at most what one machine has, or run on bigger machines",
-                )
-            )
-    return out
+    return asks
+
+
+def _scale_down(
+    out: Fitted, methods: list[str], request: tuple[float, float], largest: Machine, offered: str
+) -> None:
+    """A simulated run on a local instance: the request cut to the largest machine, said."""
+    cpu, gpu = request
+    to = (min(cpu, largest.cpu), min(gpu, largest.gpu))
+    out.notes.append(
+        f"simulated run on a local instance: {', '.join(methods)} ask {_what(cpu, gpu)}, more "
+        f"than this machine has ({offered}); scaled down to {to[0]:g} CPU(s) and "
+        f"{to[1]:g} GPU(s) so that they run (a real run needs machines that hold them)"
+    )
+    for i, n in out.nodes.items():
+        if n.method in methods and (_cpu(n), _gpu(n)) == (cpu, gpu):
+            out.nodes[i] = replace(n, resources=dict(n.resources, cpu=to[0], gpu=to[1]))
+
+
+def _unheld_problems(
+    methods: list[str],
+    request: tuple[float, float],
+    offered: str,
+    where: str,
+    resource_key: Callable[[str], str],
+) -> list[Problem]:
+    """One problem per sweep key whose methods ask for more than any machine holds."""
+    by_key: dict[str, list[str]] = {}
+    for m in methods:
+        by_key.setdefault(resource_key(m), []).append(m)
+    return [
+        Problem(
+            where,
+            key,
+            f"{', '.join(named)} ask {_what(*request)}, which no machine of the cluster holds, "
+            f"so their trials would wait for ever; the cluster offers {offered}. Ask for "
+            "at most what one machine has, or run on bigger machines",
+        )
+        for key, named in by_key.items()
+    ]
+
+
+def _what(cpu: float, gpu: float) -> str:
+    return f"{cpu:g} CPU(s) and {gpu:g} GPU(s) per trial"
 
 
 def _largest(machines: list[Machine]) -> Machine:

@@ -179,14 +179,16 @@ class _SendOnly:
 def _wandb_callback(describe: Describe, results_dir: str | None):
     from concurrent.futures import wait
 
-    from ray.air.integrations.wandb import WandbLoggerCallback, _WandbLoggingActor
+    from ray.air.integrations.wandb import WandbLoggerCallback
 
-    class FlushingActor(_WandbLoggingActor):
+    from orchestrator.run import ray_internals
+
+    class FlushingActor(ray_internals.wandb_logging_actor_base()):
         def run(self):
             super().run()
             # finish() returns before W&B's service has written the run's files; Ray kills this
             # process as soon as run() returns, so wait for the service to end
-            self._wandb.teardown()
+            ray_internals.teardown_wandb(self)
 
     class WandbNodes(_Guarded, WandbLoggerCallback):
         tracker = "wandb"
@@ -210,9 +212,8 @@ def _wandb_callback(describe: Describe, results_dir: str | None):
                 os.makedirs(results_dir, exist_ok=True)
                 kwargs["dir"] = results_dir
             kwargs.update(self.kwargs)
-            exclude = [*self._exclude_results, *self.excludes, "config"]
-            self._start_logging_actor(trial, exclude, **kwargs)
-            self._trial_queues[trial] = _SendOnly(self._trial_queues[trial])
+            exclude = [*self.excludes, "config"]
+            ray_internals.start_wandb_run(self, trial, exclude, _SendOnly, **kwargs)
 
         def on_experiment_end(self, trials, **info) -> None:
             self._safely("finishing", self._flush)
@@ -220,7 +221,8 @@ def _wandb_callback(describe: Describe, results_dir: str | None):
 
         def _flush(self) -> None:
             """Wait until what was sent has reached the runs, before Ray waits for them to end."""
-            flushed = [q.flushed() for q in self._trial_queues.values() if isinstance(q, _SendOnly)]
+            queues = ray_internals.wandb_queues(self)
+            flushed = [q.flushed() for q in queues if isinstance(q, _SendOnly)]
             late = wait(flushed, timeout=WANDB_FINISH_TIMEOUT_S).not_done
             if late:
                 print(
@@ -237,12 +239,14 @@ def _wandb_callback(describe: Describe, results_dir: str | None):
 def _mlflow_callback(describe: Describe, sweep: str, results_dir: str | None):
     from ray.air.integrations.mlflow import MLflowLoggerCallback
 
+    from orchestrator.run.ray_internals import register_mlflow_run
+
     class MLflowNodes(_Guarded, MLflowLoggerCallback):
         tracker = "mlflow"
 
         def _start_run(self, trial, run: TrackedRun) -> None:
             started = self.mlflow_util.start_run(tags={**self.tags, **run.tags}, run_name=run.name)
-            self._trial_runs[trial] = started.info.run_id
+            register_mlflow_run(self, trial, started.info.run_id)
             self.mlflow_util.log_params(run_id=started.info.run_id, params_to_log=run.config)
 
     for k, v in _MLFLOW_HTTP.items():
@@ -261,6 +265,8 @@ def _mlflow_callback(describe: Describe, sweep: str, results_dir: str | None):
 def _tensorboard_callback(describe: Describe, folder: str):
     from ray.tune.logger import TBXLoggerCallback
 
+    from orchestrator.run.ray_internals import open_tensorboard_writer, tensorboard_writer
+
     class TensorBoardNodes(_Guarded, TBXLoggerCallback):
         tracker = "tensorboard"
 
@@ -271,9 +277,8 @@ def _tensorboard_callback(describe: Describe, folder: str):
         def _start_run(self, trial, run: TrackedRun) -> None:
             path = os.path.join(folder, run.name)
             os.makedirs(path, exist_ok=True)
-            self._trial_writer[trial] = self._summary_writer_cls(path, flush_secs=30)
-            self._trial_result[trial] = {}
-            self._trial_writer[trial].add_text("node", json.dumps(run.tags, sort_keys=True))
+            writer = open_tensorboard_writer(self, trial, path)
+            writer.add_text("node", json.dumps(run.tags, sort_keys=True))
             self._configs[trial] = run.config
 
         def _try_log_hparams(self, trial, result: dict) -> None:
@@ -282,7 +287,7 @@ def _tensorboard_callback(describe: Describe, folder: str):
             config = self._configs.pop(trial, {})
             values = {k: v for k, v in config.items() if isinstance(v, (bool, int, float, str))}
             for summary in hparams(hparam_dict=values, metric_dict=result):
-                self._trial_writer[trial].file_writer.add_summary(summary)
+                tensorboard_writer(self, trial).file_writer.add_summary(summary)
 
     return TensorBoardNodes(describe)
 
