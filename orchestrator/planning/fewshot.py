@@ -11,43 +11,38 @@ so they are part of every id and of every result row's hparams.
 from __future__ import annotations
 
 from orchestrator.contract.methods import Kind, methods_of_kind
-from orchestrator.planning.nodes import Node, NodeFactory
+from orchestrator.planning.builders import Builder
 from orchestrator.sweep.spec import SweepSpec
 
 
-def plan_fewshot(spec: SweepSpec, simulate: bool = False) -> list[Node]:
-    """Every node of a few-shot sweep, dependencies first."""
+def enumerate_fewshot(spec: SweepSpec, b: Builder) -> None:
+    """Every cell of a few-shot sweep into ``b``, dependencies first."""
     fewshot = spec.fewshot
-    make = NodeFactory(spec, simulate)
-    nodes: dict[str, Node] = {}
-
-    def add(node: Node) -> Node:
-        return nodes.setdefault(node.id, node)
-
     stl = [m for m in methods_of_kind(Kind.STL) if m in spec.methods]
     transfer = [m for m in methods_of_kind(Kind.TRANSFER) if m in spec.methods]
+    seed = spec.source_seed
     for bname, bench in spec.benchmarks.items():
-        full = {
-            t: make.stage_one_node(t, spec.source_seed, fewshot.sources, benchmark=bname)
-            for t in bench.tasks
-        }
+
+        def full(t: str, bname=bname) -> str:
+            """The full-data source adapter of ``t`` (the same node as a full sweep's)."""
+            hparams = b.make.stage_one_hparams(t, fewshot.sources)
+            return b.cell(spec.source_method, bname, t, [t], [seed], [], hparams)[seed]
+
         for k in fewshot.k:
             extra = fewshot.run_hparams(k)
 
-            def shot(method, task, tasks, seed, deps, bname=bname, extra=extra) -> Node:
+            def shot(method, task, tasks, seeds, deps, bname=bname, extra=extra) -> dict:
                 hparams = {**spec.hparams(method, bname, task), **extra}
-                return make.node(method, bname, task, tasks, seed, deps, hparams=hparams)
+                return b.cell(method, bname, task, tasks, seeds, deps, hparams)
 
             for method in stl:
                 for task in bench.tasks:
-                    for seed in spec.methods[method].seeds or bench.seeds[task]:
-                        add(shot(method, task, [task], seed, []))
+                    shot(method, task, [task], spec.methods[method].seeds or bench.seeds[task], [])
             if not transfer:
                 continue
             for task in bench.tasks:
-                target = add(shot(spec.source_method, task, [task], spec.source_seed, []))
-                deps = [target.id if t == task else add(full[t]).id for t in bench.tasks]
+                target = shot(spec.source_method, task, [task], [seed], [])[seed]
+                deps = [target if t == task else full(t) for t in bench.tasks]
                 for method in transfer:
-                    for seed in spec.methods[method].seeds or bench.seeds[task]:
-                        add(shot(method, task, list(bench.tasks), seed, deps))
-    return list(nodes.values())
+                    seeds = spec.methods[method].seeds or bench.seeds[task]
+                    shot(method, task, list(bench.tasks), seeds, deps)

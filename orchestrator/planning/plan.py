@@ -3,7 +3,9 @@
 Per benchmark: the stage-one methods on every task and seed; the source adapters of stage two (the
 sweep's ``sources`` method with its seed, on every task) and every transfer method on every target
 and seed over all of them; the joint methods per seed. Few-shot sweeps are planned by
-``orchestrator.planning.fewshot``, probing sweeps by ``orchestrator.planning.probing``.
+``orchestrator.planning.fewshot``, probing sweeps by ``orchestrator.planning.probing``. Each
+planner enumerates the sweep once into a builder (``planning.builders``): the nodes for a plan,
+or their count for the plan-size guard.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from orchestrator.contract.methods import Kind, methods_of_kind
-from orchestrator.planning.fewshot import plan_fewshot
-from orchestrator.planning.nodes import Node, NodeFactory, Plan
-from orchestrator.planning.probing import plan_probing
+from orchestrator.planning.builders import Builder, NodeCollector
+from orchestrator.planning.fewshot import enumerate_fewshot
+from orchestrator.planning.nodes import Node, Plan
+from orchestrator.planning.probing import enumerate_probing
 from orchestrator.problems import Problem
 from orchestrator.sweep.spec import SpecError, SweepSpec
 
@@ -44,12 +47,9 @@ def build_plan(
     listing the tasks); ``mark_cached=False`` looks up only those sources in the store."""
     committed = committed or (lambda _id: False)
     missing: dict[str, list[str]] = {}  # benchmark -> tasks whose source is missing
-    if spec.fewshot is not None:
-        nodes = plan_fewshot(spec, simulate)
-    elif spec.probing is not None:
-        nodes = plan_probing(spec, simulate)
-    else:
-        nodes = _plan_full(spec, committed, simulate, missing)
+    collector = NodeCollector(spec, simulate, committed)
+    enumerate_plan(spec, collector, missing)
+    nodes = list(collector.nodes.values())
     if mark_cached:
         for n in nodes:
             n.cached = bool(committed(n.id))
@@ -61,49 +61,41 @@ def build_plan(
     return Plan(spec.name, nodes), problems
 
 
-def _plan_full(
-    spec: SweepSpec,
-    committed: Callable[[str], bool],
-    simulate: bool,
-    missing: dict[str, list[str]],
-) -> list[Node]:
-    make = NodeFactory(spec, simulate)
-    nodes: dict[str, Node] = {}
+def enumerate_plan(spec: SweepSpec, b: Builder, missing: dict[str, list[str]]) -> None:
+    """Hand every cell of the sweep to ``b``, dependencies first: the one enumeration that both
+    ``plan_sweep`` and the plan-size guard (``planning.size``) use."""
+    if spec.fewshot is not None:
+        enumerate_fewshot(spec, b)
+    elif spec.probing is not None:
+        enumerate_probing(spec, b)
+    else:
+        _enumerate_full(spec, b, missing)
 
-    def add(node: Node) -> Node:
-        return nodes.setdefault(node.id, node)
 
-    def have(node: Node) -> bool:
-        return node.id in nodes or committed(node.id)
-
+def _enumerate_full(spec: SweepSpec, b: Builder, missing: dict[str, list[str]]) -> None:
     stage_one = _in_sweep(spec, Kind.STL)
     if spec.pooled:
         for bname, bench in spec.benchmarks.items():
-            _stage_one(make, add, spec, stage_one, bname, bench)
+            _stage_one(b, spec, stage_one, bname, bench)
         seeds = {t: spec.benchmarks[spec.benchmark_of(t)].seeds[t] for t in spec.tasks}
-        _stage_two(make, add, have, missing, spec, spec.pool, spec.tasks, seeds)
-        _joint(make, add, spec, spec.pool, spec.tasks, seeds)
+        _stage_two(b, missing, spec, spec.pool, spec.tasks, seeds)
+        _joint(b, spec, spec.pool, spec.tasks, seeds)
     else:
         for bname, bench in spec.benchmarks.items():
-            _stage_one(make, add, spec, stage_one, bname, bench)
-            _stage_two(make, add, have, missing, spec, bname, bench.tasks, bench.seeds)
-            _joint(make, add, spec, bname, bench.tasks, bench.seeds)
-    return list(nodes.values())
+            _stage_one(b, spec, stage_one, bname, bench)
+            _stage_two(b, missing, spec, bname, bench.tasks, bench.seeds)
+            _joint(b, spec, bname, bench.tasks, bench.seeds)
 
 
-def _stage_one(make: NodeFactory, add, spec: SweepSpec, methods: list[str], bname: str, bench):
+def _stage_one(b: Builder, spec: SweepSpec, methods: list[str], bname: str, bench) -> None:
     for method in methods:
         m = spec.methods[method]
         for task in bench.tasks:
-            for seed in m.seeds or bench.seeds[task]:
-                for n in make.with_search(method, bname, task, [task], seed, []):
-                    add(n)
+            b.searched(method, bname, task, [task], m.seeds or bench.seeds[task], [])
 
 
 def _stage_two(
-    make: NodeFactory,
-    add,
-    have,
+    b: Builder,
     missing: dict[str, list[str]],
     spec: SweepSpec,
     bname: str,
@@ -119,32 +111,22 @@ def _stage_two(
     sources = []
     for task in tasks:
         home = bname if bname in spec.benchmarks else spec.benchmark_of(task)
-        *src_search, src = make.with_search(
-            spec.source_method, home, task, [task], spec.source_seed, []
-        )
-        if not have(src):
+        source = b.source(spec.source_method, home, task, spec.source_seed)
+        if source is None:
             missing.setdefault(home, []).append(task)
             continue
-        for n in src_search:
-            add(n)
-        sources.append(add(src))
-    source_ids = [s.id for s in sources]
+        sources.append(source)
     for method in transfer:
         m = spec.methods[method]
         for task in tasks:
-            for seed in m.seeds or seeds[task]:
-                for n in make.with_search(method, bname, task, list(tasks), seed, source_ids):
-                    add(n)
+            b.searched(method, bname, task, list(tasks), m.seeds or seeds[task], sources)
 
 
-def _joint(
-    make: NodeFactory, add, spec: SweepSpec, bname: str, tasks: list[str], seeds: dict
-) -> None:
+def _joint(b: Builder, spec: SweepSpec, bname: str, tasks: list[str], seeds: dict) -> None:
     for method in _in_sweep(spec, Kind.JOINT):
         m = spec.methods[method]
-        for seed in m.seeds or sorted({s for t in tasks for s in seeds[t]}):
-            for n in make.with_search(method, bname, None, list(tasks), seed, []):
-                add(n)
+        joint_seeds = m.seeds or sorted({s for t in tasks for s in seeds[t]})
+        b.searched(method, bname, None, list(tasks), joint_seeds, [])
 
 
 def _in_sweep(spec: SweepSpec, kind: Kind) -> list[str]:

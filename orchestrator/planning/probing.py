@@ -10,44 +10,47 @@ sweep's). The omegas enter the probe's hyperparameters (``probe_omegas``), hence
 from __future__ import annotations
 
 from orchestrator.contract.methods import Kind
-from orchestrator.planning.nodes import Node, NodeFactory
+from orchestrator.planning.builders import Builder
 from orchestrator.sweep.spec import SweepSpec
 
 
-def plan_probing(spec: SweepSpec, simulate: bool = False) -> list[Node]:
-    """Every node of a probing sweep, dependencies first."""
+def probe_method(spec: SweepSpec) -> str | None:
+    """The sweep's one probe method, or None when it has none or several (a sweep with
+    problems: there is nothing to plan)."""
+    probes = [m for m in spec.methods if spec.methods[m].kind == Kind.PROBE]
+    return probes[0] if len(probes) == 1 else None
+
+
+def enumerate_probing(spec: SweepSpec, b: Builder) -> None:
+    """Every cell of a probing sweep into ``b``, dependencies first."""
     probing = spec.probing
-    (probe,) = [m for m in spec.methods if spec.methods[m].kind == Kind.PROBE]
-    make = NodeFactory(spec, simulate)
-    nodes: dict[str, Node] = {}
+    probe = probe_method(spec)
+    if probe is None:
+        return
 
-    def add(node: Node) -> Node:
-        return nodes.setdefault(node.id, node)
+    def adapters(task: str, seeds: list[int]) -> dict:
+        hparams = b.make.stage_one_hparams(task, probing.source_training)
+        bench = spec.benchmark_of(task)
+        return b.cell(spec.source_method, bench, task, [task], seeds, [], hparams)
 
-    def adapter(task: str, seed: int) -> Node:
-        return add(make.stage_one_node(task, seed, probing.source_training))
-
-    def node(target: str, seed: int, sources: list[Node], omegas: list[float]) -> Node:
+    def probes(target: str, seeds: list[int], sources: list[tuple[str, dict]], omegas) -> None:
         bench = spec.benchmark_of(target)
         hparams = {**spec.hparams(probe, bench, target), "probe_omegas": omegas}
-        tasks = [s.task for s in sources]
-        deps = [s.id for s in sources]
-        return add(make.node(probe, bench, target, tasks, seed, deps, hparams=hparams))
+        tasks = [task for task, _ in sources]
+        b.cell(probe, bench, target, tasks, seeds, lambda s: [a[s] for _, a in sources], hparams)
 
     for target in probing.targets:
         bench = spec.benchmarks[spec.benchmark_of(target)]
         seeds = spec.methods[probe].seeds or bench.seeds[target]
-        for seed in seeds:
-            for source in probing.sources:
-                src = adapter(source, seed)
-                for omega in probing.omegas:
-                    node(target, seed, [src], [omega])
-            pairwise = probing.pairwise
-            if pairwise is not None and target in pairwise.targets:
-                if pairwise.partner == target:
-                    continue  # a task paired with itself scales one adapter twice: not a pair
-                own, partner = adapter(target, seed), adapter(pairwise.partner, seed)
-                for a in pairwise.omegas:
-                    for b in pairwise.omegas:
-                        node(target, seed, [own, partner], [a, b])
-    return list(nodes.values())
+        for source in probing.sources:
+            src = adapters(source, seeds)
+            for omega in probing.omegas:
+                probes(target, seeds, [(source, src)], [omega])
+        pairwise = probing.pairwise
+        # a task paired with itself scales one adapter twice: not a pair
+        if pairwise is not None and target in pairwise.targets and pairwise.partner != target:
+            own, partner = adapters(target, seeds), adapters(pairwise.partner, seeds)
+            for first in pairwise.omegas:
+                for second in pairwise.omegas:
+                    pair = [(target, own), (pairwise.partner, partner)]
+                    probes(target, seeds, pair, [first, second])
