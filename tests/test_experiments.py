@@ -46,24 +46,24 @@ def _by_kind(plan) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("name", NEW_SWEEPS)
-def test_each_sweep_says_what_it_runs_and_how_and_is_in_the_readme(name):
+def test_each_sweep_says_what_it_runs_and_how_and_is_in_the_docs(name):
     text = (SWEEPS / f"{name}.yaml").read_text()
     header = text.split("\nsweep:")[0]
     assert header.startswith("# The ScaLearn paper's")
     assert f"python -m orchestrator run sweeps/{name}.yaml" in header
-    assert f"sweeps/{name}.yaml" in (ROOT / "README.md").read_text()
+    assert f"sweeps/{name}.yaml" in (ROOT / "docs" / "sweep-files.md").read_text()
 
 
 @pytest.mark.parametrize("name", ["probing_synthetic", "fewshot_simulated"])
-def test_the_readmes_figures_are_drawn_by_their_sweeps(name):
+def test_the_docs_figures_are_drawn_by_their_sweeps(name):
     sweep = ROOT / "docs" / "figures" / f"{name}.yaml"
     header = sweep.read_text().split("\nsweep:")[0]
     assert f"python -m orchestrator run docs/figures/{name}.yaml" in header
     assert f"--out docs/figures/{name}.png" in header
     kinds = _by_kind(plan_sweep(load_spec(sweep)))
     assert kinds.get("probe" if name.startswith("probing") else "transfer", 0) > 0
-    readme = (ROOT / "README.md").read_text()
-    assert f"](docs/figures/{name}.png)" in readme
+    page = (ROOT / "docs" / "sweep-files.md").read_text()  # images relative to docs/
+    assert f"](figures/{name}.png)" in page
     picture = _picture(ROOT / "docs" / "figures" / f"{name}.png")
     assert picture.shape[0] > 200 and _ink(picture) > 0.02
 

@@ -345,7 +345,7 @@ def test_param_counts_roberta_base():
     rows = {r["method"]: r for r in count_params("roberta-base", 8)}
     assert list(rows) == list(METHODS)
     heads = 8 * (768 * 768 + 768 + 768 * 2 + 2)  # one 2-label head per task
-    # the analytic totals of the reference code (heads excluded), see README "Parameters"
+    # the analytic totals of the reference code (heads excluded), see docs/methods.md "Parameters"
     assert rows["propetl"]["trainable_params"] - heads // 8 == 959_280
     assert rows["propetl_m"]["trainable_params"] - heads == 1_549_104
     assert rows["hyperformer"]["trainable_params"] - heads == 59_420_544

@@ -33,7 +33,7 @@ class AdapterFusion(MethodImpl):
     def extra_loss(self, node) -> torch.Tensor | None:
         # the value matrices' regulariser sum ||I - V||^2, in the step it belongs to and at its
         # nominal weight (the official trainer adds it one step late, under fp16 divided by the
-        # loss scale; README); the library computes it with a fixed weight of 0.01
+        # loss scale; docs/differences.md); the library computes it with a fixed weight of 0.01
         weight = node.hparams.fusion_reg_weight
         if not weight:
             return None
