@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from orchestrator.contract.entry_files import NODE_FILE, ROWS_FILE
 from orchestrator.planning.plan import plan_sweep
-from orchestrator.results.from_store import NODE_FILE, ROWS_FILE, rows_from_store, search_outcome
+from orchestrator.results.from_store import rows_from_store, search_outcome
 from orchestrator.store import open_store
 from orchestrator.sweep.spec import parse_spec
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+from orchestrator.contract.entry_files import METRICS_FILE
 from orchestrator.contract.methods import Kind
 from orchestrator.contract.node import NodeSpec
 from orchestrator.contract.rows import TaskResult
@@ -18,8 +19,6 @@ from trainables.loop import LoopResult, LoopSettings, TaskData, run
 from trainables.tasks.grouped import split_meta
 from trainables.tasks.registry import get_task
 from trainables.tokenizer import load_tokenizer
-
-METRICS_FILE = "metrics.json"
 
 
 def train_model(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from orchestrator.contract.entry_files import NODE_FILE, ROWS_FILE
 from orchestrator.contract.methods import Kind
 from orchestrator.contract.node import NodeSpec
 from orchestrator.contract.rows import ResultRow, TaskResult
@@ -17,8 +18,6 @@ from orchestrator.results.row_files import has_done_rows, write_node_rows
 from orchestrator.store import ArtifactStore, DamagedEntry
 from trainables.tasks.registry import headline_score
 
-ROWS_FILE = "rows.json"
-NODE_FILE = "node.json"
 
 
 def stored_hparams(store: ArtifactStore, node: Node) -> dict:

@@ -14,11 +14,12 @@ import threading
 import time
 from contextlib import contextmanager
 
+from orchestrator.contract.entry_files import NODE_FILE, ROWS_FILE
 from orchestrator.contract.node import NodeSpec, TrialSettings
 from orchestrator.contract.rows import TaskResult
 from orchestrator.contract.trainer import Trainer
 from orchestrator.planning.nodes import Node
-from orchestrator.results.from_store import NODE_FILE, ROWS_FILE, ensure_done_rows, rows_from_store
+from orchestrator.results.from_store import ensure_done_rows, rows_from_store
 from orchestrator.results.row_files import record_training, write_node_rows
 from orchestrator.run.cluster import process_started_at, where
 from orchestrator.store import ArtifactStore, DamagedEntry, open_store
