@@ -1,4 +1,4 @@
-"""Shared fixtures: paths, the shipped sweeps, and a CLI runner."""
+"""Shared fixtures: paths, the shipped sweeps, a CLI runner, and one Ray instance for the session."""
 
 from __future__ import annotations
 
@@ -28,19 +28,55 @@ def run_cli(*args: str, cwd: str | None = None, timeout: float = 600, env: dict 
     )
 
 
-def simulated_run_args(sweep: Path, work: Path, speed: str) -> list[str]:
-    """``run SWEEP --simulate`` arguments on a fresh 2-CPU local Ray instance, results and store
-    under ``work``."""
+class _SharedRay:
+    """One Ray instance on loopback (2 CPUs) that the tests' runs join, started on first use and
+    stopped when the session ends: a run that joins it starts in seconds less than one that starts
+    its own instance. Its trial processes have the environment the instance started with, so a
+    test that gives a run environment variables its trials must see, kills a driver, or is about a
+    fresh local instance (scaling requests down) asks for its own (``ray_args(own=True)``)."""
+
+    cluster = None
+
+    def address(self) -> str:
+        if self.cluster is None:
+            from orchestrator.testing.local_cluster import CLUSTER_ENV, LocalCluster
+
+            # drivers that join must speak the instance's (disabled) authentication
+            os.environ.update({k: CLUSTER_ENV[k] for k in ("RAY_AUTH_MODE",)})
+            self.cluster = LocalCluster(workers=0, head_cpus=2).start()
+        return self.cluster.address
+
+    def stop(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+            self.cluster = None
+
+
+SHARED_RAY = _SharedRay()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    SHARED_RAY.stop()
+
+
+def ray_args(own: bool = False) -> list[str]:
+    """The Ray options of a test's ``run``: join the session's shared instance, or (``own``) start
+    a fresh 2-CPU local instance of the run's own."""
+    if own:
+        return ["--address", "local", "--num-cpus", "2"]
+    return ["--address", SHARED_RAY.address()]
+
+
+def simulated_run_args(sweep: Path, work: Path, speed: str, own_ray: bool = False) -> list[str]:
+    """``run SWEEP --simulate`` arguments on the shared Ray instance (``own_ray``: a fresh 2-CPU
+    local one), results and store under ``work``."""
     return [
         "run",
         str(sweep),
         "--simulate",
         "--speed",
         speed,
-        "--address",
-        "local",
-        "--num-cpus",
-        "2",
+        *ray_args(own_ray),
         "--results",
         str(work / "results"),
         "--store",

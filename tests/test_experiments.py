@@ -18,7 +18,7 @@ from orchestrator.contract.methods import Kind
 from orchestrator.planning.plan import plan_sweep
 from orchestrator.results import row_files as results
 from orchestrator.sweep.spec import SpecError, load_spec, parse_spec
-from tests.conftest import ROOT, SWEEPS, TEST_SWEEPS, simulated_run_args
+from tests.conftest import ROOT, SWEEPS, TEST_SWEEPS, ray_args, simulated_run_args
 
 NEW_SWEEPS = (
     "probing",
@@ -283,7 +283,7 @@ def _ink(image: np.ndarray) -> float:
 @pytest.mark.slow
 def test_a_real_probing_sweep_trains_caches_and_draws(cli, tmp_path):
     sweep = TEST_SWEEPS / "tiny_probing.yaml"
-    args = ["run", str(sweep), "--address", "local", "--num-cpus", "2"]
+    args = ["run", str(sweep), *ray_args()]
     args += ["--results", str(tmp_path / "results"), "--store", str(tmp_path / "store")]
     first = cli(*args, timeout=900)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -318,7 +318,7 @@ def test_a_real_probing_sweep_trains_caches_and_draws(cli, tmp_path):
 @pytest.mark.slow
 def test_a_real_few_shot_sweep_draws_score_against_k(cli, tmp_path):
     sweep = TEST_SWEEPS / "tiny_fewshot.yaml"
-    args = ["run", str(sweep), "--address", "local", "--num-cpus", "2"]
+    args = ["run", str(sweep), *ray_args()]
     args += ["--results", str(tmp_path / "results"), "--store", str(tmp_path / "store")]
     done = cli(*args, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

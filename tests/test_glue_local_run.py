@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.results import row_files as results
-from tests.conftest import SHARED_DATA, SWEEPS
+from tests.conftest import SHARED_DATA, SWEEPS, ray_args
 
 pytestmark = pytest.mark.ray
 SWEEP = SWEEPS / "glue_local.yaml"
@@ -21,7 +21,7 @@ METRICS = {
     reason=f"glue_local reads the real GLUE files at {SHARED_DATA / 'glue'}, absent here",
 )
 def test_glue_local_trains_on_the_real_files_and_scores_every_task(tmp_path, cli):
-    args = ["run", str(SWEEP), "--address", "local", "--num-cpus", "2"]
+    args = ["run", str(SWEEP), *ray_args()]
     args += ["--results", str(tmp_path / "results"), "--store", str(tmp_path / "store")]
     out = cli(*args, timeout=300)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]

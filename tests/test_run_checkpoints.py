@@ -14,7 +14,7 @@ from orchestrator.results import row_files as results
 from orchestrator.store import open_store
 from orchestrator.sweep.spec import load_spec
 from tests.checkpoint_models import ARCHS, save_checkpoint
-from tests.conftest import run_cli
+from tests.conftest import ray_args, run_cli
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -46,10 +46,7 @@ def run(sweep, work):
     return run_cli(
         "run",
         str(sweep),
-        "--address",
-        "local",
-        "--num-cpus",
-        "2",
+        *ray_args(),
         "--results",
         str(work / "results"),
         "--store",

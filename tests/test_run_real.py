@@ -18,16 +18,13 @@ SWEEP = TEST_SWEEPS / "tiny_real.yaml"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from tests.conftest import run_cli
+    from tests.conftest import ray_args, run_cli
 
     tmp = tmp_path_factory.mktemp("real")
     out = run_cli(
         "run",
         str(SWEEP),
-        "--address",
-        "local",
-        "--num-cpus",
-        "2",
+        *ray_args(),
         "--results",
         str(tmp / "results"),
         "--store",

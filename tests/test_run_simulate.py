@@ -24,8 +24,8 @@ pytestmark = pytest.mark.ray
 SWEEP = TEST_SWEEPS / "tiny_sim.yaml"
 
 
-def run_args(tmp_path, speed: str) -> list[str]:
-    return simulated_run_args(SWEEP, tmp_path, speed)
+def run_args(tmp_path, speed: str, own: bool = False) -> list[str]:
+    return simulated_run_args(SWEEP, tmp_path, speed, own_ray=own)
 
 
 def expected_rows(plan) -> int:
@@ -84,7 +84,7 @@ def test_a_killed_driver_loses_nothing_and_trains_nothing_twice(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     log = open(tmp_path / "first.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator", *run_args(tmp_path, "0.5")],
+        [sys.executable, "-m", "orchestrator", *run_args(tmp_path, "0.5", own=True)],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -106,7 +106,7 @@ def test_a_killed_driver_loses_nothing_and_trains_nothing_twice(tmp_path):
     time.sleep(2)
 
     second = subprocess.run(
-        [sys.executable, "-m", "orchestrator", *run_args(tmp_path, "4")],
+        [sys.executable, "-m", "orchestrator", *run_args(tmp_path, "4", own=True)],
         cwd=ROOT,
         capture_output=True,
         text=True,

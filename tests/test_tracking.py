@@ -78,7 +78,8 @@ def test_each_trained_node_is_one_tracked_run(tmp_path, cli, monkeypatch):
     from orchestrator.results import row_files as results
 
     env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "MLFLOW_TRACKING_URI": ""}
-    args = simulated_run_args(_sweep(tmp_path, "[0]"), tmp_path, "40")
+    # the trackers' environment must reach the trial processes: a Ray instance of the run's own
+    args = simulated_run_args(_sweep(tmp_path, "[0]"), tmp_path, "40", own_ray=True)
     trackers = ["--log-to", "wandb", "--log-to", "mlflow", "--log-to", "tensorboard"]
     out = cli(*args, *trackers, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -118,7 +119,7 @@ def test_each_trained_node_is_one_tracked_run(tmp_path, cli, monkeypatch):
     assert len(list((sweep_dir / "tensorboard" / "adapter/syn_sentiment/s0").iterdir())) == 1
 
     # a second seed: only its nodes train and are logged
-    args = simulated_run_args(_sweep(tmp_path, "[0, 1]"), tmp_path, "40")
+    args = simulated_run_args(_sweep(tmp_path, "[0, 1]"), tmp_path, "40", own_ray=True)
     out = cli(*args, "--log-to", "tensorboard", timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "4 cached, 2 to run" in out.stderr
