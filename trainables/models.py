@@ -291,9 +291,9 @@ class NodeModel(nn.Module):
         """Sets ScaLearn's ``omega[l][s]`` (a scalar broadcasts over the hidden size)."""
         if not self.scalearn_layers:
             raise ValueError(f"method {self.method!r} has no omegas")
-        from trainables import scalearn
+        from trainables import scalearn_layer
 
-        scalearn.set_omega_table(self.scalearn_layers, values)
+        scalearn_layer.set_omega_table(self.scalearn_layers, values)
 
     # artifacts
 

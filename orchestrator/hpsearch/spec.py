@@ -12,19 +12,27 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import is_int, is_number, show
-
-if TYPE_CHECKING:
-    from orchestrator.sweep.checks import Checker
 
 SPACE_TYPES = ("loguniform", "uniform", "int", "categorical")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("none", "median")
 METRICS = {"dev_score": "maximize", "dev_loss": "minimize"}
 SEARCH_KEYS = {"space", "samples", "sampler", "seed", "seeds", "metric", "pruner"}
+
+
+class BlockChecker(Protocol):
+    """What checking a search block needs of ``orchestrator.sweep.checks.Checker``: described
+    here, not imported, since the sweep package imports this module."""
+
+    def add(self, key: str, message: str, task: str | None = None) -> None: ...
+    def mapping(self, value: Any, key: str) -> dict | None: ...
+    def known_keys(self, value: dict, allowed: set[str], key: str) -> None: ...
+    def seed(self, value: Any, key: str) -> bool: ...
+    def seeds(self, value: Any, key: str) -> list[int] | None: ...
 
 
 @dataclass
@@ -44,7 +52,7 @@ class SearchSpec:
         return asdict(self)
 
 
-def parse_search(c: Checker, raw, key: str, hparam_keys: set[str]) -> SearchSpec | None:
+def parse_search(c: BlockChecker, raw, key: str, hparam_keys: set[str]) -> SearchSpec | None:
     """Validate a ``search:`` block; problems go to ``c``."""
     raw = c.mapping(raw, key)
     if raw is None:
@@ -97,7 +105,7 @@ def space_types(name: str) -> tuple[str, ...]:
     return ("loguniform", "uniform", "categorical")
 
 
-def _check_distribution(c: Checker, name: str, dist: dict, dkey: str) -> bool:
+def _check_distribution(c: BlockChecker, name: str, dist: dict, dkey: str) -> bool:
     """Whether ``dist`` searches ``name`` only over its legal values (``hparams.check_value``)."""
     kind = dist.get("type")
     if kind not in SPACE_TYPES:

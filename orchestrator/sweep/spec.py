@@ -20,11 +20,12 @@ from orchestrator.contract import hparams as hp
 from orchestrator.contract.methods import DEFAULT_SOURCE_METHOD, METHODS, Kind, methods_of_kind
 from orchestrator.hpsearch.spec import SearchSpec, parse_search
 from orchestrator.problems import InputError, Problem
-from orchestrator.sweep import yaml_loader
 from orchestrator.sweep.backbone import check_backbone
 from orchestrator.sweep.checks import MAX_RETRIES, MAX_SEED, Checker, is_int, show
 from orchestrator.sweep.fewshot import FewShotSpec, parse_fewshot
 from orchestrator.sweep.probing import ProbingSpec, parse_probing
+from orchestrator.sweep.yaml_loader import YamlFileError
+from orchestrator.sweep.yaml_loader import load as load_yaml
 from trainables import backbone_ref
 from trainables.backbone_ref import BackboneRef
 from trainables.tasks.registry import BENCHMARKS, TASKS
@@ -196,8 +197,8 @@ def read_spec(path: str | os.PathLike) -> tuple[SweepSpec | None, list[Problem]]
     except OSError as e:
         return None, [Problem(path, "", f"cannot read the file: {e.strerror or e}")]
     try:
-        raw, duplicates = yaml_loader.load(data)
-    except yaml_loader.YamlFileError as e:
+        raw, duplicates = load_yaml(data)
+    except YamlFileError as e:
         return None, [Problem(path, "", e.message)]
     c = Checker()
     for key, message in duplicates:

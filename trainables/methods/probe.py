@@ -8,11 +8,11 @@ target's own adapter and another task's) its pairwise probing grid.
 
 from __future__ import annotations
 
-from trainables import scalearn
+from trainables import scalearn_layer
 from trainables.methods.base import MethodImpl, load_sources
 
 # one scalar per source, the same at every layer, never dropped
-_FIXED = scalearn.Variant("probe", vector=False, shared=True, dropout=0.0)
+_FIXED = scalearn_layer.Variant("probe", vector=False, shared=True, dropout=0.0)
 
 
 class Probe(MethodImpl):
@@ -25,11 +25,11 @@ class Probe(MethodImpl):
                 f"probing needs one omega per source: {len(node.sources)} sources, "
                 f"probe_omegas {omegas}"
             )
-        node.fusion_name, node.scalearn_layers = scalearn.add_scalearn(
+        node.fusion_name, node.scalearn_layers = scalearn_layer.add_scalearn(
             node.model, load_sources(node), _FIXED
         )
         if node.scalearn_layers[0].omega.device.type != "meta":  # parameter counts build shapes
-            scalearn.set_omega_table(node.scalearn_layers, [omegas])
+            scalearn_layer.set_omega_table(node.scalearn_layers, [omegas])
 
     def set_trainable(self, node) -> None:
         for p in node.model.parameters():
