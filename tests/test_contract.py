@@ -47,7 +47,7 @@ def test_each_entry_is_complete_and_its_defaults_are_legal_hyperparameters():
 
     for name, m in METHODS.items():
         for key, value in m.defaults.items():
-            assert key in hp.SWEEP_KEYS, (name, key)
+            assert key in hp.SWEEP_KEYS and hp.reads(name, key), (name, key)
             assert hp.check_value(key, value) is None, (name, key, value)
         module, _, cls = m.implementation.partition(":")
         assert hasattr(importlib.import_module(module), cls), m.implementation
@@ -89,28 +89,30 @@ def test_the_catalogues_parameter_formula_matches_the_real_model(method):
         c.max_position_embeddings,
         c.type_vocab_size,
     )
-    hparams = {**hp.defaults(), **entry.defaults}
+    hparams = {**hp.defaults(method), **entry.defaults}  # only what the method reads
     assert entry.formula(arch, 8, hparams) == measured
 
 
 def test_every_sweep_key_is_accepted_with_its_default_and_documented_in_the_readme():
+    methods = [m for m in METHODS if METHODS[m].kind != Kind.PROBE]  # probes need probing
     raw = {
         "sweep": "all_keys",
         "backbone": "tiny-roberta",
         "benchmarks": {"synthetic": {"seeds": [0]}},
-        "training": hp.defaults(),
-        "methods": {"adapter": {}},
+        "training": hp.defaults(),  # every key, each read by one of the methods
+        "methods": {m: {k: v for k, v in hp.defaults(m).items()} for m in methods},
     }
     spec = parse_spec(raw)
-    resolved = spec.hparams("adapter", "synthetic", "syn_topic")
-    assert set(hp.SWEEP_KEYS) <= set(resolved)
+    for m in methods:
+        assert set(spec.hparams(m, "synthetic", "syn_topic")) == set(hp.defaults(m)), m
     readme = (ROOT / "README.md").read_text()
-    table = set(hp.reference_table())
-    missing = [line for line in hp.reference_table() if line not in readme]
+    lines = [line for table in hp.reference_tables().values() for line in table]
+    missing = [line for line in lines if line not in readme]
     assert not missing, f"README's training reference is out of date: {missing[:3]}"
-    documented = set(re.findall(r"^\| `(\w+)` \|", readme, flags=re.M))
-    assert set(hp.SWEEP_KEYS) <= documented
-    assert len(table) == len(hp.SWEEP_KEYS) + 2  # a header and its rule
+    for title in hp.reference_tables():
+        assert title in readme, title
+    documented = re.findall(r"^\| `(\w+)` \|", readme, flags=re.M)
+    assert sorted(documented) == sorted(hp.SWEEP_KEYS)  # each key once
 
 
 def test_the_knobs_trainers_read_are_sweep_keys():
@@ -120,7 +122,7 @@ def test_the_knobs_trainers_read_are_sweep_keys():
             "backbone": "tiny-roberta",
             "benchmarks": {"synthetic": {"seeds": [0]}},
             "training": {key: hp.FIELDS[key].default},
-            "methods": {"adapter": {}},
+            "methods": {"adapter": {}, "compacter_pp": {}, "scalearn": {}},
         }
         parse_spec(raw)
     with pytest.raises(SpecError, match="set by the sweep's fewshot block"):
@@ -140,10 +142,8 @@ def test_a_key_added_later_moves_no_id_until_a_node_sets_it():
 
 
 def _sweeps():
-    return sorted(
-        str(p.relative_to(ROOT))
-        for p in [*(ROOT / "sweeps").glob("*.yaml"), *(ROOT / "tests" / "sweeps").glob("*.yaml")]
-    )
+    folders = (ROOT / "sweeps", ROOT / "tests" / "sweeps", ROOT / "docs" / "figures")
+    return sorted(str(p.relative_to(ROOT)) for folder in folders for p in folder.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("sweep", _sweeps())

@@ -20,7 +20,17 @@ MAX_SEED = 2**32 - 1
 # Ray Tune restarts a failed trial up to this many times; more is a typo, not a plan.
 MAX_RETRIES = 100
 
-__all__ = ["MAX_RETRIES", "MAX_SEED", "Checker", "is_int", "is_number", "join", "show"]
+__all__ = [
+    "MAX_RETRIES",
+    "MAX_SEED",
+    "Checker",
+    "is_int",
+    "is_number",
+    "join",
+    "not_read",
+    "not_read_by_any",
+    "show",
+]
 
 
 class Checker:
@@ -93,9 +103,12 @@ class Checker:
             self.add(key, f"seeds repeat: {value}")
         return list(value)
 
-    def hparams(self, value: dict, key: str, extra: set[str] = frozenset()) -> dict:
+    def hparams(
+        self, value: dict, key: str, extra: set[str] = frozenset(), reader: str | None = None
+    ) -> dict:
         """Validate the hyperparameter keys of ``value``; returns only those, a ``numerics``
-        preset expanded into its keys (the block's own keys win over it)."""
+        preset expanded into its keys (the block's own keys win over it). ``reader``: the one
+        method the block is for; a key it does not read is a problem, and left out."""
         out = {}
         if hp.NUMERICS_KEY in value:
             preset = value[hp.NUMERICS_KEY]
@@ -112,6 +125,9 @@ class Checker:
             path = join(key, k)
             if k not in hp.SWEEP_KEYS:
                 self.unknown_key(path, k, set(hp.SWEEP_KEYS) | extra | {hp.NUMERICS_KEY})
+                continue
+            if reader is not None and not hp.reads(reader, k):
+                self.add(path, not_read(k, reader))
                 continue
             problem = hp.check_value(k, v)
             if problem:
@@ -145,6 +161,19 @@ class Checker:
             else:
                 out[k] = v
         return out
+
+
+def not_read(key: str, method: str) -> str:
+    """What is wrong with ``key`` set for ``method``, which does not read it."""
+    return f"{method} does not read {key!r}; it is read by {', '.join(hp.readers(key))}"
+
+
+def not_read_by_any(key: str, methods: list[str]) -> str:
+    """What is wrong with ``key`` set for all of ``methods``, none of which reads it."""
+    return (
+        f"none of this sweep's methods ({', '.join(methods)}) reads {key!r}; it is read by "
+        + ", ".join(hp.readers(key))
+    )
 
 
 def is_seed(v: Any) -> bool:

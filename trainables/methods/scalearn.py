@@ -12,6 +12,7 @@ import os
 import torch
 from safetensors.torch import load_file, save_file
 
+from orchestrator.contract.methods import ScaLearnSettings
 from trainables import scalearn_layer
 from trainables.methods.adapter_fusion import TRANSFER_FILE
 from trainables.methods.base import MethodImpl, fusion_parameters, load_sources
@@ -26,8 +27,9 @@ class ScaLearn(MethodImpl):
         return scalearn_layer.Variant(self.entry.name, o["vector"], o["shared"], o["dropout"])
 
     def setup(self, node) -> None:
+        dropout = node.hparams.settings(ScaLearnSettings).omega_dropout
         node.fusion_name, node.scalearn_layers = scalearn_layer.add_scalearn(
-            node.model, load_sources(node), self.variant, dropout=node.hparams.omega_dropout
+            node.model, load_sources(node), self.variant, dropout=dropout
         )
 
     def set_trainable(self, node) -> None:
