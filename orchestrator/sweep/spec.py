@@ -233,75 +233,19 @@ def check_spec(c: Checker, raw: Any, path: str = "<sweep>") -> SweepSpec | None:
     if not isinstance(raw, dict):
         c.add("", f"the file must be a mapping of keys, got {show(raw)}")
         return None
-    if hp.NUMERICS_KEY in raw:
-        c.add(
-            hp.NUMERICS_KEY,
-            "a preset of hyperparameters: put it in training (the whole sweep) or in a "
-            "method's block, e.g. training: {numerics: reference}",
-        )
-    c.known_keys({k: v for k, v in raw.items() if k != hp.NUMERICS_KEY}, TOP_KEYS, "")
-    for k in ("sweep", "backbone", "benchmarks", "methods"):
-        if k not in raw:
-            c.add(k, "missing; a sweep needs sweep, backbone, benchmarks and methods")
-    name = raw.get("sweep", "")
-    if "sweep" in raw and (
-        not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum()
-    ):
-        c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {show(name)}")
-        name = ""
-    backbone = raw.get("backbone", "")
-    if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
-        c.add(
-            "backbone",
-            "expected a backbone: a name such as 'roberta-base', a hub id 'org/name[@revision]' "
-            f"or a checkpoint folder, got {show(backbone)}",
-        )
-        backbone = ""
-
+    _check_top_keys(c, raw)
+    name, backbone = _name_and_backbone(c, raw)
     training = c.hparams(c.mapping(raw.get("training"), "training") or {}, "training")
     base_dir = Path(path).parent if path != "<sweep>" else Path.cwd()
     benchmarks = _parse_benchmarks(c, raw.get("benchmarks"), base_dir)
     methods = _parse_methods(c, raw.get("methods"), benchmarks)
-
-    sources = c.mapping(raw.get("sources"), "sources") or {}
-    c.known_keys(sources, SOURCES_KEYS, "sources")
-    source_method = sources.get("method", DEFAULT_SOURCE_METHOD)
-    if (
-        not isinstance(source_method, str)
-        or METHODS.get(source_method, None) is None
-        or (METHODS[source_method].kind != Kind.STL)
-    ):
-        stl = methods_of_kind(Kind.STL)
-        c.add(
-            "sources.method",
-            f"expected a stage-one method ({', '.join(stl)}), got {show(source_method)}",
-        )
-        source_method = DEFAULT_SOURCE_METHOD
-    source_seed = sources.get("seed", 0)
-    if not c.seed(source_seed, "sources.seed"):
-        source_seed = 0
-
+    source_method, source_seed = _parse_sources(c, raw)
     resources = {"cpu": 1, "gpu": 0}
     resources.update(c.resources(raw.get("resources"), "resources") or {})
-    retries = raw.get("retries", 1)
-    if not is_int(retries) or not 0 <= retries <= MAX_RETRIES:
-        c.add("retries", f"expected an integer in [0, {MAX_RETRIES}], got {show(retries)}")
-        retries = 1
+    retries, scope = _retries_and_scope(c, raw, benchmarks)
     description = raw.get("description", "")
-    scope = raw.get("scope", SCOPES[0])
-    if scope not in SCOPES:
-        c.add("scope", f"expected one of {', '.join(SCOPES)}, got {show(scope)}")
-        scope = SCOPES[0]
-    elif scope == "sweep" and len(benchmarks) < 2:
-        c.add("scope", "'sweep' pools the tasks of several benchmarks; this sweep has one")
-        scope = SCOPES[0]
-    fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
     tasks = list(dict.fromkeys(t for b in benchmarks.values() for t in b.tasks))
-    before = len(c.keys())
-    probing = parse_probing(c, raw["probing"], tasks) if "probing" in raw else None
-    _check_probing_methods(c, probing, methods, fewshot)
-    if len(c.keys()) > before:
-        probing = None  # with problems, no probing plan: the rest of the file is still checked
+    fewshot, probing = _experiment(c, raw, methods, tasks)
     _check_readers(c, training, methods, source_method)
     if fewshot is not None:
         _check_read_by(c, "fewshot.sources", fewshot.sources, source_method)
@@ -329,6 +273,90 @@ def check_spec(c: Checker, raw: Any, path: str = "<sweep>") -> SweepSpec | None:
         # a backbone with problems: the tiny one stands in, so the rest can still be planned
         backbone_ref=ref if ref is not None else backbone_ref.parse(backbone_ref.TINY),
     )
+
+
+def _check_top_keys(c: Checker, raw: dict) -> None:
+    """The file's top-level keys: known ones, the four a sweep needs, no stray preset."""
+    if hp.NUMERICS_KEY in raw:
+        c.add(
+            hp.NUMERICS_KEY,
+            "a preset of hyperparameters: put it in training (the whole sweep) or in a "
+            "method's block, e.g. training: {numerics: reference}",
+        )
+    c.known_keys({k: v for k, v in raw.items() if k != hp.NUMERICS_KEY}, TOP_KEYS, "")
+    for k in ("sweep", "backbone", "benchmarks", "methods"):
+        if k not in raw:
+            c.add(k, "missing; a sweep needs sweep, backbone, benchmarks and methods")
+
+
+def _name_and_backbone(c: Checker, raw: dict) -> tuple[str, Any]:
+    """The sweep's name and its backbone as written ('' where missing or malformed)."""
+    name = raw.get("sweep", "")
+    if "sweep" in raw and (
+        not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum()
+    ):
+        c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {show(name)}")
+        name = ""
+    backbone = raw.get("backbone", "")
+    if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
+        c.add(
+            "backbone",
+            "expected a backbone: a name such as 'roberta-base', a hub id 'org/name[@revision]' "
+            f"or a checkpoint folder, got {show(backbone)}",
+        )
+        backbone = ""
+    return name, backbone
+
+
+def _parse_sources(c: Checker, raw: dict) -> tuple[str, int]:
+    """The ``sources`` block: the stage-one method and seed whose adapters stage two scales."""
+    sources = c.mapping(raw.get("sources"), "sources") or {}
+    c.known_keys(sources, SOURCES_KEYS, "sources")
+    source_method = sources.get("method", DEFAULT_SOURCE_METHOD)
+    if (
+        not isinstance(source_method, str)
+        or METHODS.get(source_method, None) is None
+        or (METHODS[source_method].kind != Kind.STL)
+    ):
+        stl = methods_of_kind(Kind.STL)
+        c.add(
+            "sources.method",
+            f"expected a stage-one method ({', '.join(stl)}), got {show(source_method)}",
+        )
+        source_method = DEFAULT_SOURCE_METHOD
+    source_seed = sources.get("seed", 0)
+    if not c.seed(source_seed, "sources.seed"):
+        source_seed = 0
+    return source_method, source_seed
+
+
+def _retries_and_scope(c: Checker, raw: dict, benchmarks: dict) -> tuple[int, str]:
+    """How often a failed trial is retried, and what stage two and the joint runs span."""
+    retries = raw.get("retries", 1)
+    if not is_int(retries) or not 0 <= retries <= MAX_RETRIES:
+        c.add("retries", f"expected an integer in [0, {MAX_RETRIES}], got {show(retries)}")
+        retries = 1
+    scope = raw.get("scope", SCOPES[0])
+    if scope not in SCOPES:
+        c.add("scope", f"expected one of {', '.join(SCOPES)}, got {show(scope)}")
+        scope = SCOPES[0]
+    elif scope == "sweep" and len(benchmarks) < 2:
+        c.add("scope", "'sweep' pools the tasks of several benchmarks; this sweep has one")
+        scope = SCOPES[0]
+    return retries, scope
+
+
+def _experiment(
+    c: Checker, raw: dict, methods: dict, tasks: list[str]
+) -> tuple[FewShotSpec | None, ProbingSpec | None]:
+    """The ``fewshot`` or ``probing`` block, if the sweep has one."""
+    fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
+    before = len(c.keys())
+    probing = parse_probing(c, raw["probing"], tasks) if "probing" in raw else None
+    _check_probing_methods(c, probing, methods, fewshot)
+    if len(c.keys()) > before:
+        probing = None  # with problems, no probing plan: the rest of the file is still checked
+    return fewshot, probing
 
 
 def _check_readers(c: Checker, training: dict, methods: dict, source_method: str) -> None:
