@@ -140,6 +140,14 @@ def test_a_shared_block_key_that_no_method_of_the_sweep_reads_is_a_problem():
     }
 
 
+def test_the_planner_sets_a_probes_omegas():
+    found = _problems(_sweep({"adapter": {"probe_omegas": [0.5]}}))
+    assert found == {
+        "methods.adapter.probe_omegas": "'probe_omegas' is set by the sweep's probing block, "
+        "not here"
+    }
+
+
 def test_a_shared_block_key_applies_to_the_methods_that_read_it_only():
     plain = _ids(_sweep({"adapter": {}, "propetl": {}, "scalearn": {}}))
     shared = _sweep({"adapter": {}, "propetl": {}, "scalearn": {}})

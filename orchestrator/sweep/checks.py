@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import is_int, is_number, show
+from orchestrator.contract.methods import ProbeSettings
 from orchestrator.problems import Problem
 
 RESOURCE_KEYS = {"cpu", "gpu"}
@@ -74,7 +75,9 @@ class Checker:
     def unknown_key(self, path: str, k: Any, allowed: set[str], task: str | None = None) -> None:
         """Report ``k`` at ``path`` as unknown, with the nearest allowed key or the whole list."""
         if k in hp.FIELDS and hp.FIELDS[k].set_by == hp.PLANNER:
-            self.add(path, f"{k!r} is set by the sweep's fewshot block, not here", task)
+            # the planner sets a probe's omegas from the probing block, k and dev_limit from fewshot
+            block = "probing" if hp.FIELDS[k].owner is ProbeSettings else "fewshot"
+            self.add(path, f"{k!r} is set by the sweep's {block} block, not here", task)
             return
         hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
         fix = f"did you mean {hint[0]!r}?" if hint else f"allowed: {', '.join(sorted(allowed))}"
