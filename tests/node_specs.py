@@ -32,7 +32,7 @@ def node_spec(
         tasks=tuple(tasks),
         seed=seed,
         backbone=backbone,
-        hparams=HParams.from_dict(hparams),
+        hparams=HParams.from_dict(hparams, method),
         data={t: DataSpec.from_dict(d) for t, d in data.items()},
         sources=tuple(SourceRef(i, t, p) for i, t, p in sources),
         resources={"cpu": cpu, "gpu": 0},

@@ -47,7 +47,7 @@ def test_each_entry_is_complete_and_its_defaults_are_legal_hyperparameters():
 
     for name, m in METHODS.items():
         for key, value in m.defaults.items():
-            assert key in hp.SWEEP_KEYS, (name, key)
+            assert key in hp.SWEEP_KEYS and hp.reads(name, key), (name, key)
             assert hp.check_value(key, value) is None, (name, key, value)
         module, _, cls = m.implementation.partition(":")
         assert hasattr(importlib.import_module(module), cls), m.implementation
@@ -89,7 +89,7 @@ def test_the_catalogues_parameter_formula_matches_the_real_model(method):
         c.max_position_embeddings,
         c.type_vocab_size,
     )
-    hparams = {**hp.defaults(), **entry.defaults}
+    hparams = {**hp.defaults(method), **entry.defaults}  # only what the method reads
     assert entry.formula(arch, 8, hparams) == measured
 
 
@@ -105,27 +105,29 @@ def _docs_hook():
 
 
 def test_every_sweep_key_is_accepted_with_its_default_and_documented_in_the_docs():
+    methods = [m for m in METHODS if METHODS[m].kind != Kind.PROBE]  # probes need probing
     raw = {
         "sweep": "all_keys",
         "backbone": "tiny-roberta",
         "benchmarks": {"synthetic": {"seeds": [0]}},
-        "training": hp.defaults(),
-        "methods": {"adapter": {}},
+        "training": hp.defaults(),  # every key, each read by one of the methods
+        "methods": {m: {k: v for k, v in hp.defaults(m).items()} for m in methods},
     }
     spec = parse_spec(raw)
-    resolved = spec.hparams("adapter", "synthetic", "syn_topic")
-    assert set(hp.SWEEP_KEYS) <= set(resolved)
-    # The docs page carries the marker, and the site's hook renders the table from the code there,
-    # so the reference can never go stale.
+    for m in methods:
+        assert set(spec.hparams(m, "synthetic", "syn_topic")) == set(hp.defaults(m)), m
+    # The docs page carries the marker, and the site's hook renders the tables from the code
+    # there, so the reference can never go stale.
     hook = _docs_hook()
     page = (ROOT / "docs" / "sweep-files.md").read_text()
     assert hook.MARKER in page.splitlines()
     rendered = hook.on_page_markdown(page, page=None, config=None, files=None)
     assert hook.MARKER not in rendered
-    documented = set(re.findall(r"^\| `(\w+)` \|", rendered, flags=re.M))
-    assert set(hp.SWEEP_KEYS) <= documented, set(hp.SWEEP_KEYS) - documented
-    table = set(hp.reference_table())
-    assert len(table) == len(hp.SWEEP_KEYS) + 2  # a header and its rule
+    for title, table in hp.reference_tables().items():
+        assert f"### {title}" in rendered, title
+        assert all(line in rendered for line in table), title
+    documented = re.findall(r"^\| `(\w+)` \|", rendered, flags=re.M)
+    assert sorted(documented) == sorted(hp.SWEEP_KEYS)  # each key once
 
 
 def test_the_knobs_trainers_read_are_sweep_keys():
@@ -135,7 +137,7 @@ def test_the_knobs_trainers_read_are_sweep_keys():
             "backbone": "tiny-roberta",
             "benchmarks": {"synthetic": {"seeds": [0]}},
             "training": {key: hp.FIELDS[key].default},
-            "methods": {"adapter": {}},
+            "methods": {"adapter": {}, "compacter_pp": {}, "scalearn": {}},
         }
         parse_spec(raw)
     with pytest.raises(SpecError, match="set by the sweep's fewshot block"):
@@ -155,10 +157,8 @@ def test_a_key_added_later_moves_no_id_until_a_node_sets_it():
 
 
 def _sweeps():
-    return sorted(
-        str(p.relative_to(ROOT))
-        for p in [*(ROOT / "sweeps").glob("*.yaml"), *(ROOT / "tests" / "sweeps").glob("*.yaml")]
-    )
+    folders = (ROOT / "sweeps", ROOT / "tests" / "sweeps", ROOT / "docs" / "figures")
+    return sorted(str(p.relative_to(ROOT)) for folder in folders for p in folder.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("sweep", _sweeps())

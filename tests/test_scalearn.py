@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from trainables import scalearn
+from trainables import scalearn_layer
 from trainables.backbones import RANDOM_PREFIX, TINY, build_adapter_model
 from trainables.models import CLASSIFICATION, HeadSpec, NodeModel
 
@@ -17,7 +17,7 @@ TINY_RANDOM = RANDOM_PREFIX + TINY
 pytest_plugins = ["conftest_models"]
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-VARIANTS = tuple(scalearn.VARIANTS)
+VARIANTS = tuple(scalearn_layer.VARIANTS)
 TOL = dict(atol=1e-5, rtol=1e-5)
 
 
@@ -76,8 +76,8 @@ def test_one_hot_omega_is_the_single_adapter(variant, tiny_sources, tiny_vocab, 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_param_count_and_sharing(variant, tiny_sources, tiny_vocab):
     node = _transfer(variant, tiny_sources, tiny_vocab)
-    v = scalearn.get_variant(variant)
-    expected = scalearn.transfer_param_count(variant, n_layers=2, hidden=32, n_sources=3)
+    v = scalearn_layer.get_variant(variant)
+    expected = scalearn_layer.transfer_param_count(variant, n_layers=2, hidden=32, n_sources=3)
     assert node.param_counts()["transfer_params"] == expected
     omegas = [layer.omega for layer in node.scalearn_layers]
     assert len(omegas) == 2
@@ -90,9 +90,9 @@ def test_param_count_and_sharing(variant, tiny_sources, tiny_vocab):
 
 
 def test_dropout_only_for_the_right_variants():
-    assert scalearn.VARIANTS["scalearn_uniform_pp"].dropout == 0.0
+    assert scalearn_layer.VARIANTS["scalearn_uniform_pp"].dropout == 0.0
     for name in ("scalearn", "scalearn_uniform", "scalearn_pp"):
-        assert scalearn.VARIANTS[name].dropout == 0.3
+        assert scalearn_layer.VARIANTS[name].dropout == 0.3
 
 
 def test_layer_math_and_omega_dropout():
@@ -100,13 +100,13 @@ def test_layer_math_and_omega_dropout():
     value = torch.randn(2, 5, 3, 8)  # (batch, seq, n_sources, hidden)
     residual = torch.randn(2, 5, 8)
     omega = torch.nn.Parameter(torch.rand(3, 8))
-    layer = scalearn.ScaLearnLayer(omega, dropout=0.3).eval()
+    layer = scalearn_layer.ScaLearnLayer(omega, dropout=0.3).eval()
     expected = residual + sum(omega[s] * value[:, :, s] for s in range(3))
     torch.testing.assert_close(layer(None, value, value, residual), expected)
     layer.train()
     dropped = torch.stack([layer(None, value, value, residual) for _ in range(8)])
     assert not torch.allclose(dropped[0], dropped[1])  # a new omega mask per call
-    scalar = scalearn.ScaLearnLayer(torch.nn.Parameter(torch.ones(3, 1)), dropout=0.0).train()
+    scalar = scalearn_layer.ScaLearnLayer(torch.nn.Parameter(torch.ones(3, 1)), dropout=0.0).train()
     torch.testing.assert_close(scalar(None, value, value, residual), residual + value.sum(2))
 
 
@@ -126,7 +126,7 @@ def test_shared_omega_rows_must_agree(tiny_sources, tiny_vocab):
 
 
 def test_analytic_counts_for_roberta_base():
-    counts = {v: scalearn.transfer_param_count(v, 12, 768, 8) for v in VARIANTS}
+    counts = {v: scalearn_layer.transfer_param_count(v, 12, 768, 8) for v in VARIANTS}
     assert counts == {
         "scalearn": 73_728,
         "scalearn_uniform": 96,

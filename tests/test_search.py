@@ -163,7 +163,7 @@ def test_legal_search_spaces_stay_as_written():
             "warmup_ratio": {"type": "uniform", "low": 0, "high": 0.2},
             "epochs": {"type": "int", "low": 2, "high": 6},
             "patience": {"type": "categorical", "choices": [None, 3]},
-            "omega_dropout": {"type": "categorical", "choices": [0.0, 0.3]},
+            "max_grad_norm": {"type": "categorical", "choices": [None, 1.0]},
             "group_by_length": {"type": "categorical", "choices": [True, False]},
         },
         "samples": 2,

@@ -6,14 +6,14 @@ import pytest
 import torch
 
 from orchestrator.contract.hparams import HParams
-from trainables import scalearn
+from trainables import scalearn_layer
 from trainables.backbones import RANDOM_PREFIX, TINY
 from trainables.encode import EncodedSplit, collate, eval_batches, pass_batches
 from trainables.loop import LoopSettings, evaluate
 from trainables.models import CLASSIFICATION, HeadSpec, NodeModel
 
 TINY_RANDOM = RANDOM_PREFIX + TINY
-VARIANTS = tuple(scalearn.VARIANTS)
+VARIANTS = tuple(scalearn_layer.VARIANTS)
 TOL = dict(atol=1e-5, rtol=1e-5)
 
 pytest_plugins = ["conftest_models"]
@@ -55,7 +55,7 @@ def _loss_and_grads(node: NodeModel, batch: dict, fused: bool, seed: int = 0):
 @pytest.mark.parametrize("mode", ["eval", "train"])
 def test_fused_path_equals_per_adapter_path(variant, mode, tiny_sources, tiny_vocab, make_batch):
     node = _transfer(variant, tiny_sources, tiny_vocab)
-    assert scalearn.uses_fused_path(node.scalearn_layers)
+    assert scalearn_layer.uses_fused_path(node.scalearn_layers)
     _spread_omegas(node)
     node.train(mode == "train")  # train: omega dropout (and the backbone's) with one seed
     batch = make_batch(labels=torch.tensor([0, 1, 1, 0]))
@@ -66,7 +66,7 @@ def test_fused_path_equals_per_adapter_path(variant, mode, tiny_sources, tiny_vo
     assert fused[2].keys() == plain[2].keys() and fused[2]
     for name in fused[2]:
         torch.testing.assert_close(fused[2][name], plain[2][name], **TOL, msg=name)
-    if mode == "train" and scalearn.get_variant(variant).dropout > 0:
+    if mode == "train" and scalearn_layer.get_variant(variant).dropout > 0:
         # dropout really acts on the fused path: another seed, another omega mask
         node.use_fused_transfer(True)
         torch.manual_seed(1)
@@ -101,7 +101,7 @@ def test_sources_that_differ_or_train_take_the_per_adapter_path(
     )
     odd.save_artifact(str(tmp_path / "odd"))
     mixed = _transfer("scalearn", [*tiny_sources[:2], ("odd", str(tmp_path / "odd"))], tiny_vocab)
-    assert not scalearn.uses_fused_path(mixed.scalearn_layers)
+    assert not scalearn_layer.uses_fused_path(mixed.scalearn_layers)
     mixed.eval()
     batch = make_batch()
     out = mixed.encode(batch)

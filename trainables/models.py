@@ -142,7 +142,8 @@ class NodeModel(nn.Module):
     ) -> NodeModel:
         """Builds the model of a node; ``seed`` fixes the init of everything new.
 
-        ``hparams`` is the node's ``HParams`` (a dict sets the keys it names, defaults the rest).
+        ``hparams`` is the node's ``HParams`` (a dict sets the keys it names, defaults the rest;
+        either way ``method``'s own settings, with keys of other methods' left out).
         ``sources`` (transfer methods) are ``(name, payload_dir)`` pairs; the source adapter is read
         from ``payload_dir/adapter`` and frozen. A ``payload_dir`` of None adds a fresh ``seq_bn``
         adapter instead (parameter counts, tests). ``files``: a local copy of the backbone's
@@ -166,8 +167,9 @@ class NodeModel(nn.Module):
     ) -> NodeModel:
         """``build`` on an AdapterModel built already (``model``, named ``backbone``)."""
         _check_build_args(method, heads, sources)
-        if not isinstance(hparams, HParams):
-            hparams = HParams.from_dict(hparams)
+        # through a dict: HParams made for no method, or another, get this method's settings
+        values = hparams.to_dict() if isinstance(hparams, HParams) else hparams
+        hparams = HParams.from_dict(values, method)
         node = cls(model, backbone, method, heads, hparams, seed, sources or [], vocab_size)
         # fork: building must not shift the caller's RNG stream (data order, dropout)
         with torch.random.fork_rng(devices=[]):
@@ -291,9 +293,9 @@ class NodeModel(nn.Module):
         """Sets ScaLearn's ``omega[l][s]`` (a scalar broadcasts over the hidden size)."""
         if not self.scalearn_layers:
             raise ValueError(f"method {self.method!r} has no omegas")
-        from trainables import scalearn
+        from trainables import scalearn_layer
 
-        scalearn.set_omega_table(self.scalearn_layers, values)
+        scalearn_layer.set_omega_table(self.scalearn_layers, values)
 
     # artifacts
 

@@ -4,8 +4,11 @@ Plain, torch-free dataclasses and the method catalogue. This package imports not
 project, so the head node, the CLI and every trial process can all read it; ``trainables`` imports
 nothing of ``orchestrator`` but this (checked by import-linter, see ``pyproject.toml``).
 
-- ``hparams``: every hyperparameter a trainer reads, with its meaning, default and legal values.
-- ``methods``: the method catalogue, one entry per method of the paper.
+- ``legal``: how a hyperparameter is declared (``hparam``) and its values checked (``Legal``).
+- ``hparams``: every hyperparameter a trainer reads, with its meaning, default and legal values:
+  the training keys every method reads, each method's own settings, which methods read each key.
+- ``methods``: the method catalogue, one entry per method of the paper, and each family's own
+  settings (``MethodSettings``).
 - ``node``: the node as a trainer receives it (``NodeSpec``), its data and sources, node states.
 - ``rows``: what a trainer returns per task (``TaskResult``) and the result row (``ResultRow``).
 - ``trainer``: the interface the real and the simulated trainers implement.

@@ -1,164 +1,82 @@
 """Every hyperparameter a trainer reads: its meaning, default and legal values, in one place.
 
-``HParams`` is the single definition. The sweep checker derives the keys a sweep file may set, and
-how each is checked, from it (``FIELDS``); the planner resolves a node's values into a plain dict
-and the trainers read them back as ``HParams``. A value is checked by ``check_value`` wherever it
-comes from (``training``, a method block, ``per_benchmark`` / ``per_task``, search bounds).
+``HParams`` holds the training keys every method reads, and in ``HParams.method`` the settings of
+the node's own method: a dataclass of the catalogue (``orchestrator.contract.methods``, e.g.
+``ScaLearnSettings``), one per family of methods, named by each method's entry. The sweep checker
+derives from these dataclasses the keys a sweep file may set, how each is checked and which
+methods read it (``FIELDS``, ``readers``): a key set on a method that does not read it is a
+problem, not a silent no-op. The planner resolves a node's values into a plain dict of the keys its
+method reads, and the trainers read them back as ``HParams`` (``from_dict``). A value is checked by
+``check_value`` wherever it comes from (``training``, a method block, ``per_benchmark`` /
+``per_task``, search bounds).
 
 Node identity: the twelve keys the first version of the project had always enter a node's id; a
 key added since enters it only when a node sets it to something other than its default, so adding
-a knob never moves the id of a node that does not use it (``identity_hparams``).
+a knob never moves the id of a node that does not use it (``identity_hparams``). A node's id
+covers only the keys its method reads.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
+from orchestrator.contract.legal import (
+    FRACTION,
+    MAX_INT,
+    NON_NEGATIVE,
+    PLANNER,
+    POSITIVE,
+    POSITIVE_INT,
+    POSITIVE_INT_OR_NULL,
+    SWEEP,
+    Field,
+    Legal,
+    fields_of,
+    is_int,
+    is_number,
+    number_hint,
+    show,
+    table_lines,
+)
+from orchestrator.contract.legal import hparam as _hp
+from orchestrator.contract.methods import METHODS, MethodSettings
 
-@dataclass(frozen=True)
-class Legal:
-    """The legal values of one hyperparameter."""
+# What other modules read from here (the rules of a value live in ``legal``).
+__all__ = [
+    "FIELDS",
+    "MAX_INT",
+    "NUMERICS",
+    "NUMERICS_KEY",
+    "PLANNER",
+    "SHARED",
+    "SWEEP",
+    "SWEEP_KEYS",
+    "Field",
+    "HParams",
+    "Legal",
+    "check_value",
+    "coerce",
+    "defaults",
+    "identity_hparams",
+    "is_int",
+    "is_number",
+    "number_hint",
+    "read_by",
+    "readers",
+    "reads",
+    "reference_table",
+    "reference_tables",
+    "show",
+]
 
-    kind: type  # int, float, str or bool
-    low: float | None = None  # smallest legal value (included unless low_open)
-    high: float | None = None  # largest legal value (excluded unless high_closed)
-    low_open: bool = False
-    high_closed: bool = False
-    choices: tuple = ()
-    nullable: bool = False
-
-    def describe(self) -> str:
-        """What a legal value is, in words (error messages, the README's reference)."""
-        if len(self.choices) == 2:
-            text = " or ".join(repr(c) for c in self.choices)
-        elif self.choices:
-            text = "one of " + ", ".join(repr(c) for c in self.choices)
-        elif self.kind is bool:
-            text = "true or false"
-        else:
-            noun = "integer" if self.kind is int else "number"
-            text = _range_words(noun, self)
-        return f"{text}, or null" if self.nullable else text
-
-    def check(self, value: Any) -> str | None:
-        """None when ``value`` is legal, else what is wrong with it."""
-        if value is None:
-            return None if self.nullable else f"expected {self.describe()}, got null"
-        if self.choices:
-            return (
-                None if value in self.choices else f"expected {self.describe()}, got {show(value)}"
-            )
-        if self.kind is bool:
-            return None if isinstance(value, bool) else f"expected true or false, got {show(value)}"
-        if self.kind is str:
-            return None if isinstance(value, str) else f"expected a string, got {show(value)}"
-        ok_type = is_int(value) if self.kind is int else is_number(value)
-        if not ok_type:
-            hint = number_hint(value)
-            if self.kind is int and isinstance(value, float) and value.is_integer():
-                hint = f" (write it without a decimal point: {int(value)})"
-            return f"expected {self.describe()}, got {show(value)}{hint}"
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"expected {self.describe()}, got {value} (not a finite number)"
-        if isinstance(value, int) and abs(value) > MAX_INT:
-            return f"expected {self.describe()}, got {show(value)} (beyond a 64-bit integer)"
-        if not _in_range(value, self):
-            return f"expected {self.describe()}, got {value}"
-        return None
-
-    def coerce(self, value: Any) -> Any:
-        """The value as it is stored: floats for float keys (``1`` -> ``1.0``), else unchanged."""
-        if value is not None and self.kind is float and not isinstance(value, bool):
-            return float(value)
-        return value
-
-
-def _range_words(noun: str, legal: Legal) -> str:
-    lo, hi = legal.low, legal.high
-    if lo == 0 and legal.low_open and hi is None:
-        return f"a positive {noun}"
-    if lo == 1 and hi is None and noun == "integer":
-        return "a positive integer"
-    if lo == 0 and not legal.low_open and hi is None:
-        return f"a non-negative {noun}"
-    left = "(" if legal.low_open else "["
-    right = "]" if legal.high_closed else ")"
-    return f"a {noun} in {left}{_num(lo)}, {_num(hi)}{right}"
-
-
-def _num(v: float | None) -> str:
-    if v is None:
-        return "inf"
-    return str(int(v)) if float(v).is_integer() else str(v)
-
-
-def _in_range(v: float, legal: Legal) -> bool:
-    if legal.low is not None and (v <= legal.low if legal.low_open else v < legal.low):
-        return False
-    if legal.high is not None and (v > legal.high if legal.high_closed else v >= legal.high):
-        return False
-    return True
-
-
-def number_hint(value: Any) -> str:
-    """A hint for a number YAML read as a string (``1e-3``: YAML 1.1 wants a dot), else ''."""
-    if isinstance(value, str) and _reads_as_number(value):
-        return f" (YAML reads {value} as a string: write it with a dot, e.g. 1.0e-3)"
-    return ""
-
-
-def _reads_as_number(text: str) -> bool:
-    """A string YAML 1.1 leaves unread that is a finite number in other notations (1e-3)."""
-    try:
-        return math.isfinite(float(text))
-    except ValueError:
-        return False
-
-
-def is_int(v: Any) -> bool:
-    """An integer that is not a bool."""
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def is_number(v: Any) -> bool:
-    """An int or float that is not a bool."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def show(v: Any, limit: int = 80) -> str:
-    """A value and its type, for messages; a long value cut to ``limit`` characters."""
-    text = repr(v)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return f"{text} ({type(v).__name__})"
-
-
-# Integers beyond 64 bits fit no tensor, array or counter a trainer uses.
-MAX_INT = 2**63 - 1
-
-
-POSITIVE_INT = Legal(int, low=1)
-POSITIVE_INT_OR_NULL = Legal(int, low=1, nullable=True)
-POSITIVE = Legal(float, low=0, low_open=True)
-NON_NEGATIVE = Legal(float, low=0)
-FRACTION = Legal(float, low=0, high=1)  # [0, 1)
-
-# Where a key may be set: in a sweep's training blocks, or only by the planner (few-shot's k).
-SWEEP, PLANNER = "sweep", "planner"
-
-
-def _hp(default: Any, legal: Legal, doc: str, *, always_in_id: bool = False, set_by: str = SWEEP):
-    return field(
-        default=default,
-        metadata={"legal": legal, "doc": doc, "always_in_id": always_in_id, "set_by": set_by},
-    )
+S = TypeVar("S", bound=MethodSettings)
 
 
 @dataclass(frozen=True)
 class HParams:
-    """The resolved hyperparameters of one node (defaults are the project's, not a method's)."""
+    """The resolved hyperparameters of one node (defaults are the project's, not a method's): the
+    training keys every method reads, and ``method``, the settings of the node's own method."""
 
     lr: float = _hp(1e-4, POSITIVE, "peak learning rate of AdamW", always_in_id=True)
     epochs: int = _hp(30, POSITIVE_INT, "training epochs (without max_steps)", always_in_id=True)
@@ -232,62 +150,11 @@ class HParams:
     eval_batch_size: int | None = _hp(
         None, POSITIVE_INT_OR_NULL, "examples per evaluation step; null: twice batch_size"
     )
-    omega_dropout: float | None = _hp(
-        None,
-        Legal(float, low=0, high=1, nullable=True),
-        "ScaLearn: dropout on the scaling factors; null: the variant's own (0.3; "
-        "ScaLearnUniform++ 0)",
-    )
-    phm_dim: int | None = _hp(
-        None, POSITIVE_INT_OR_NULL, "Compacter++: PHM dimension; null: the library's default (4)"
-    )
-    fusion_config: str = _hp(
-        "dynamic",
-        Legal(str, choices=("dynamic", "static")),
-        "AdapterFusion: the adapters library's fusion configuration",
-    )
     choice_head: str = _hp(
         "two_layer",
         Legal(str, choices=("two_layer", "pooler")),
         "multiple-choice heads (COPA): two layers on the <s> token, or the backbone's "
         "pre-trained pooler and one linear layer (the official stage two and Full FT)",
-    )
-    fusion_reg_weight: float = _hp(
-        0.01,
-        NON_NEGATIVE,
-        "AdapterFusion: weight of the regulariser pulling the value matrices to the identity "
-        "(squared distance), added to each step's loss; the official trainer's acts one step "
-        "late, under fp16 at 1/loss scale",
-    )
-    sparsity: float = _hp(
-        0.5,
-        Legal(float, low=0, high=1, low_open=True, high_closed=True),
-        "ProPETL: share of each prototype matrix a mask KEEPS, as the reference code's "
-        "--sparsity (0.3 keeps 30 %)",
-    )
-    mask_lr: float | None = _hp(
-        None,
-        Legal(float, low=0, low_open=True, nullable=True),
-        "ProPETL: peak learning rate of the mask scores (same schedule as lr); "
-        "null: lr x mask_lr_ratio",
-    )
-    mask_lr_ratio: float = _hp(
-        10.0, POSITIVE, "ProPETL: with mask_lr null, the mask scores learn at lr x this"
-    )
-    mask_training: str = _hp(
-        "learned",
-        Legal(str, choices=("learned", "frozen")),
-        "ProPETL: masks learned (straight-through), or kept at their random init as the "
-        "ScaLearn authors' single-task runs had them",
-    )
-    task_embedding_dim: int = _hp(
-        512, POSITIVE_INT, "HyperFormer: size of each task's (and, ++, each layer's) embedding"
-    )
-    task_hidden_dim: int = _hp(
-        128, POSITIVE_INT, "HyperFormer: hidden size of the MLP that projects the embedding"
-    )
-    projected_task_embedding_dim: int = _hp(
-        64, POSITIVE_INT, "HyperFormer: size of the projected embedding the generators read"
     )
     k: int | None = _hp(
         None, POSITIVE_INT_OR_NULL, "few-shot: train rows of the target task", set_by=PLANNER
@@ -295,49 +162,65 @@ class HParams:
     dev_limit: int | None = _hp(
         None, POSITIVE_INT_OR_NULL, "few-shot: dev rows kept (the first ones)", set_by=PLANNER
     )
-    probe_omegas: list[float] | None = _hp(
-        None,
-        Legal(float, nullable=True),
-        "probing: the fixed scale of each source adapter's output, in the node's source order",
-        set_by=PLANNER,
-    )
+    # the node's own method's settings (None: a method that reads only the keys above); not a key
+    method: MethodSettings | None = None
 
     @classmethod
-    def from_dict(cls, values: dict) -> HParams:
-        """Typed values from a node's hparams dict; unknown keys are an error, not ignored."""
+    def from_dict(cls, values: dict, method: str | None = None) -> HParams:
+        """Typed values from a node's hparams dict; ``method``: the node's method, whose own
+        settings the dict holds (defaults where it lacks them). Unknown keys are an error; keys
+        of other methods' settings are dropped, since this method never read them (a node of
+        the first version held every key)."""
         unknown = sorted(set(values) - set(FIELDS))
         if unknown:
             raise ValueError(f"unknown hyperparameters {unknown}; known: {', '.join(FIELDS)}")
-        return cls(**{k: v for k, v in values.items()})
+        own = METHODS[method].settings if method is not None else None
+        foreign = sorted(k for k in values if k not in SHARED and FIELDS[k].owner is not own)
+        if foreign and method is None:
+            raise ValueError(f"{foreign} are a method's own settings: name the node's method")
+        settings = own(**{k: values[k] for k in _keys(own) if k in values}) if own else None
+        return cls(**{k: v for k, v in values.items() if k in SHARED}, method=settings)
 
     def to_dict(self) -> dict:
-        """Every value, in the field order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Every value, the shared keys in the field order, then the method's own settings."""
+        out = {name: getattr(self, name) for name in SHARED}
+        if self.method is not None:
+            out.update({f.name: getattr(self.method, f.name) for f in fields(self.method)})
+        return out
+
+    def settings(self, kind: type[S]) -> S:
+        """The method's own settings, as the ``kind`` its trainer reads; TypeError when the node's
+        method has other settings (a trainer of another method)."""
+        if not isinstance(self.method, kind):
+            held = type(self.method).__name__ if self.method is not None else "no settings"
+            raise TypeError(f"these hyperparameters hold {held}, not {kind.__name__}")
+        return self.method
 
 
-@dataclass(frozen=True)
-class Field:
-    """One hyperparameter as the checker and the docs see it."""
-
-    name: str
-    default: Any
-    legal: Legal
-    doc: str
-    always_in_id: bool
-    set_by: str
+def _keys(settings: type[MethodSettings] | None) -> tuple[str, ...]:
+    """The keys a settings class declares (none for None)."""
+    return tuple(n for n, f in FIELDS.items() if settings is not None and f.owner is settings)
 
 
-FIELDS: dict[str, Field] = {
-    f.name: Field(
-        f.name,
-        f.default if f.default is not MISSING else None,
-        f.metadata["legal"],
-        f.metadata["doc"],
-        f.metadata["always_in_id"],
-        f.metadata["set_by"],
-    )
-    for f in fields(HParams)
-}
+def _families() -> list[type[MethodSettings]]:
+    """Every settings class of the catalogue once, in the catalogue's order."""
+    return list(dict.fromkeys(m.settings for m in METHODS.values() if m.settings is not None))
+
+
+def _all_fields() -> dict[str, Field]:
+    """The shared keys, then each family's; a key declared twice is a bug in the declarations."""
+    out = fields_of(HParams)
+    for family in _families():
+        for name, f in fields_of(family).items():
+            if name in out:
+                first = out[name].owner.__name__
+                raise TypeError(f"{name!r} is declared by {first} and {family.__name__}")
+            out[name] = f
+    return out
+
+
+FIELDS: dict[str, Field] = _all_fields()
+SHARED: tuple[str, ...] = tuple(fields_of(HParams))  # the keys every method reads
 SWEEP_KEYS: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if f.set_by == SWEEP)
 
 # ``numerics: NAME`` in a hyperparameter block sets these keys at once; a key the same block sets
@@ -350,9 +233,24 @@ NUMERICS: dict[str, dict[str, Any]] = {
 }
 
 
-def defaults() -> dict:
-    """The default of every sweep-settable key."""
-    return {n: FIELDS[n].default for n in SWEEP_KEYS}
+def reads(method: str, key: str) -> bool:
+    """Whether ``method`` reads hyperparameter ``key`` (a shared key, or one of its settings)."""
+    return key in SHARED or FIELDS[key].owner is METHODS[method].settings
+
+
+def readers(key: str) -> list[str]:
+    """The methods that read ``key``, in the catalogue's order."""
+    return [name for name in METHODS if reads(name, key)]
+
+
+def defaults(method: str | None = None) -> dict:
+    """The default of every sweep-settable key ``method`` reads (of every one without it)."""
+    return {n: FIELDS[n].default for n in SWEEP_KEYS if method is None or reads(method, n)}
+
+
+def read_by(method: str, values: dict) -> dict:
+    """The values of the keys ``method`` reads (a shared block's values for one method)."""
+    return {k: v for k, v in values.items() if reads(method, k)}
 
 
 def check_value(key: str, value: Any) -> str | None:
@@ -375,22 +273,18 @@ def identity_hparams(resolved: dict) -> dict:
 
 
 def reference_table() -> list[str]:
-    """The README's reference of every sweep key, as Markdown table lines (a test keeps the
-    README equal to it)."""
-    lines = ["| key | default | legal values | meaning |", "|---|---|---|---|"]
-    for name in SWEEP_KEYS:
-        f = FIELDS[name]
-        lines.append(f"| `{name}` | `{_yaml(f.default)}` | {f.legal.describe()} | {f.doc} |")
-    return lines
+    """The README's reference of the training keys every method reads, as Markdown table lines
+    (a test keeps the README equal to it)."""
+    return table_lines([FIELDS[n] for n in SHARED if FIELDS[n].set_by == SWEEP])
 
 
-def _yaml(value: Any) -> str:
-    """A value as a sweep file writes it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        text = f"{value:.1e}" if value and abs(value) < 1e-2 else repr(value)
-        return text.replace("e-0", "e-")
-    return str(value)
+def reference_tables() -> dict[str, list[str]]:
+    """The README's reference of every sweep key, one Markdown table per group: the training keys
+    (every method), then each family's own settings, titled with the methods that read them."""
+    tables = {"Training (every method)": reference_table()}
+    for family in _families():
+        declared = [f for f in fields_of(family).values() if f.set_by == SWEEP]
+        if declared:
+            methods = [m.name for m in METHODS.values() if m.settings is family]
+            tables[f"{family.title} ({', '.join(methods)})"] = table_lines(declared)
+    return tables

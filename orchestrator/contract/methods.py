@@ -1,11 +1,14 @@
 """The method catalogue: every method a sweep can name, each as ONE entry.
 
 An entry says what the method is (kind, the paper's table group and name, in the paper's row
-order), the paper's hyperparameters for it, its relative cost, how its parameters are counted and
-which implementation in ``trainables`` builds it. Spec checking, planning, the cost model, the
-trainers, the tables and ``params`` all read this catalogue; nothing else names methods.
+order), the paper's hyperparameters for it, its relative cost, how its parameters are counted,
+which implementation in ``trainables`` builds it and which settings of its own it reads beyond
+the shared training keys (``settings``: a ``MethodSettings`` dataclass, one per family of
+methods). Spec checking, planning, the cost model, the trainers, the tables and ``params`` all
+read this catalogue; nothing else names methods.
 
-Adding a method: one entry here and the method's own module under ``trainables/methods/``.
+Adding a method: one entry here and the method's own module under ``trainables/methods/``; its
+own hyperparameters are the fields of its settings class here.
 """
 
 from __future__ import annotations
@@ -14,7 +17,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
+
+from orchestrator.contract.legal import (
+    NON_NEGATIVE,
+    PLANNER,
+    POSITIVE,
+    POSITIVE_INT,
+    POSITIVE_INT_OR_NULL,
+    Legal,
+    hparam,
+)
 
 
 class Kind(str, Enum):
@@ -60,6 +73,16 @@ Formula = Callable[[Arch, int, Mapping[str, Any]], int]
 
 
 @dataclass(frozen=True)
+class MethodSettings:
+    """The hyperparameters one family of methods reads beyond the shared training keys of
+    ``HParams``: each field is declared with ``hparam`` (legal values, default, meaning). A node
+    carries, and its id covers, only its own method's settings; a sweep that sets a key on a
+    method that does not read it is told so."""
+
+    title: ClassVar[str]  # the family's name in the docs' reference tables
+
+
+@dataclass(frozen=True)
 class Method:
     """One method of the catalogue."""
 
@@ -75,6 +98,8 @@ class Method:
     formula: Formula
     options: Mapping[str, Any] = field(default_factory=dict)  # the implementation's settings
     family: str = ""  # methods that are variants of one idea share it (figures colour by it)
+    # the hyperparameters of its own that the method reads (None: only the shared ones)
+    settings: type[MethodSettings] | None = None
 
     def __post_init__(self) -> None:
         if not self.family:
@@ -158,6 +183,109 @@ def _adapter_fusion(a: Arch, n: int, hp: Mapping[str, Any]) -> int:
     return a.layers * (3 * a.hidden * a.hidden + 2 * a.hidden)
 
 
+# Each family's own settings, beside its entries below; a field's name is its key in sweep files,
+# node hparams and result rows.
+
+
+@dataclass(frozen=True)
+class ScaLearnSettings(MethodSettings):
+    """What every ScaLearn variant reads."""
+
+    title: ClassVar[str] = "ScaLearn"
+    omega_dropout: float | None = hparam(
+        None,
+        Legal(float, low=0, high=1, nullable=True),
+        "ScaLearn: dropout on the scaling factors; null: the variant's own (0.3; "
+        "ScaLearnUniform++ 0)",
+    )
+
+
+@dataclass(frozen=True)
+class CompacterSettings(MethodSettings):
+    """What Compacter++ reads beyond the shared reduction factor."""
+
+    title: ClassVar[str] = "Compacter++"
+    phm_dim: int | None = hparam(
+        None, POSITIVE_INT_OR_NULL, "Compacter++: PHM dimension; null: the library's default (4)"
+    )
+
+
+@dataclass(frozen=True)
+class FusionSettings(MethodSettings):
+    """What AdapterFusion reads."""
+
+    title: ClassVar[str] = "AdapterFusion"
+    fusion_config: str = hparam(
+        "dynamic",
+        Legal(str, choices=("dynamic", "static")),
+        "AdapterFusion: the adapters library's fusion configuration",
+    )
+    fusion_reg_weight: float = hparam(
+        0.01,
+        NON_NEGATIVE,
+        "AdapterFusion: weight of the regulariser pulling the value matrices to the identity "
+        "(squared distance), added to each step's loss; the official trainer's acts one step "
+        "late, under fp16 at 1/loss scale",
+    )
+
+
+@dataclass(frozen=True)
+class ProPETLSettings(MethodSettings):
+    """What ProPETL and ProPETL-m read: the masks over their prototype."""
+
+    title: ClassVar[str] = "ProPETL"
+    sparsity: float = hparam(
+        0.5,
+        Legal(float, low=0, high=1, low_open=True, high_closed=True),
+        "ProPETL: share of each prototype matrix a mask KEEPS, as the reference code's "
+        "--sparsity (0.3 keeps 30 %)",
+    )
+    mask_lr: float | None = hparam(
+        None,
+        Legal(float, low=0, low_open=True, nullable=True),
+        "ProPETL: peak learning rate of the mask scores (same schedule as lr); "
+        "null: lr x mask_lr_ratio",
+    )
+    mask_lr_ratio: float = hparam(
+        10.0, POSITIVE, "ProPETL: with mask_lr null, the mask scores learn at lr x this"
+    )
+    mask_training: str = hparam(
+        "learned",
+        Legal(str, choices=("learned", "frozen")),
+        "ProPETL: masks learned (straight-through), or kept at their random init as the "
+        "ScaLearn authors' single-task runs had them",
+    )
+
+
+@dataclass(frozen=True)
+class HyperFormerSettings(MethodSettings):
+    """What HyperFormer and HyperFormer++ read: the sizes of the hypernetwork's embeddings."""
+
+    title: ClassVar[str] = "HyperFormer"
+    task_embedding_dim: int = hparam(
+        512, POSITIVE_INT, "HyperFormer: size of each task's (and, ++, each layer's) embedding"
+    )
+    task_hidden_dim: int = hparam(
+        128, POSITIVE_INT, "HyperFormer: hidden size of the MLP that projects the embedding"
+    )
+    projected_task_embedding_dim: int = hparam(
+        64, POSITIVE_INT, "HyperFormer: size of the projected embedding the generators read"
+    )
+
+
+@dataclass(frozen=True)
+class ProbeSettings(MethodSettings):
+    """What a probe reads: its omegas, which the planner sets from the sweep's probing block."""
+
+    title: ClassVar[str] = "Probing"
+    probe_omegas: list[float] | None = hparam(
+        None,
+        Legal(float, nullable=True),
+        "probing: the fixed scale of each source adapter's output, in the node's source order",
+        set_by=PLANNER,
+    )
+
+
 _JOINT = {"warmup_ratio": 0.1, "patience": 10}
 _HYPERFORMER = {
     "lr": 3e-4,
@@ -210,6 +338,7 @@ _CATALOGUE = (
         # the reference code stores single-task scores transposed: its kaiming bounds are
         # 1/sqrt(out features) of each weight, the joint code's 1/sqrt(in features)
         options={"task_masks": False, "score_fan": "out"},
+        settings=ProPETLSettings,
     ),
     Method(
         name="compacter_pp",
@@ -220,6 +349,7 @@ _CATALOGUE = (
         implementation="trainables.methods.compacter:CompacterPlusPlus",
         counted="trainable",
         formula=_compacter_pp,
+        settings=CompacterSettings,
     ),
     Method(
         name="full_ft_m",
@@ -259,6 +389,7 @@ _CATALOGUE = (
         formula=_propetl(joint=True),
         options={"task_masks": True, "score_fan": "in"},
         family="propetl",
+        settings=ProPETLSettings,
     ),
     Method(
         name="hyperformer",
@@ -270,6 +401,7 @@ _CATALOGUE = (
         counted="trainable",
         formula=_hyperformer(shared=False),
         options={"shared_generator": False},
+        settings=HyperFormerSettings,
     ),
     Method(
         name="hyperformer_pp",
@@ -282,6 +414,7 @@ _CATALOGUE = (
         formula=_hyperformer(shared=True),
         options={"shared_generator": True},
         family="hyperformer",
+        settings=HyperFormerSettings,
     ),
     Method(
         name="adapter_fusion",
@@ -292,6 +425,7 @@ _CATALOGUE = (
         implementation="trainables.methods.adapter_fusion:AdapterFusion",
         counted="transfer",
         formula=_adapter_fusion,
+        settings=FusionSettings,
     ),
     *(
         Method(
@@ -305,6 +439,7 @@ _CATALOGUE = (
             formula=_scalearn(vector, shared),
             options={"vector": vector, "shared": shared, "dropout": dropout},
             family="scalearn",
+            settings=ScaLearnSettings,
         )
         for name, display, vector, shared, dropout in (
             ("scalearn", "ScaLearn", True, False, 0.3),
@@ -324,6 +459,7 @@ _CATALOGUE = (
         implementation="trainables.methods.probe:Probe",
         counted="trainable",
         formula=_head_only,
+        settings=ProbeSettings,
     ),
 )
 

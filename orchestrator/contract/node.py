@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any
 
 from orchestrator.contract.hparams import HParams
-from orchestrator.contract.methods import Kind
+from orchestrator.contract.methods import Kind, ProbeSettings
 
 
 class NodeStatus(str, Enum):
@@ -126,13 +126,10 @@ class NodeSpec:
     @property
     def label(self) -> str:
         """A short human name: method, task or benchmark, few-shot k or probed sources, seed."""
+        own = self.hparams.method
+        omegas = own.probe_omegas if isinstance(own, ProbeSettings) else None
         return node_label(
-            self.method,
-            self.task or self.benchmark,
-            self.seed,
-            self.tasks,
-            self.hparams.k,
-            self.hparams.probe_omegas,
+            self.method, self.task or self.benchmark, self.seed, self.tasks, self.hparams.k, omegas
         )
 
     @property
@@ -159,7 +156,8 @@ class NodeSpec:
 
     def with_hparams(self, values: dict) -> NodeSpec:
         """The node with other hyperparameter values (a search's choice)."""
-        return replace(self, hparams=HParams.from_dict({**self.hparams.to_dict(), **values}))
+        values = {**self.hparams.to_dict(), **values}
+        return replace(self, hparams=HParams.from_dict(values, self.method))
 
     def to_dict(self) -> dict:
         """Plain JSON-able data (the store's ``node.json``)."""
@@ -177,7 +175,7 @@ class NodeSpec:
         v = dict(values)
         v["kind"] = Kind(v["kind"])
         v["tasks"] = tuple(v["tasks"])
-        v["hparams"] = HParams.from_dict(v["hparams"])
+        v["hparams"] = HParams.from_dict(v["hparams"], v["method"])
         v["data"] = {t: DataSpec.from_dict(d) for t, d in v["data"].items()}
         v["sources"] = tuple(SourceRef(**s) for s in v.get("sources") or ())
         return cls(**v)

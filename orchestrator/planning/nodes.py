@@ -82,7 +82,7 @@ class Node:
             tasks=tuple(self.tasks),
             seed=self.seed,
             backbone=self.backbone,
-            hparams=HParams.from_dict(values),
+            hparams=HParams.from_dict(values, self.method),
             data={t: DataSpec.from_dict(d) for t, d in self.data.items()},
             # a transfer node's sources follow its tasks, one adapter per task
             sources=tuple(
@@ -316,9 +316,10 @@ class NodeFactory:
 
     def stage_one_hparams(self, task: str, overrides: dict) -> dict:
         """The hyperparameters of ``stage_one_node``."""
-        resolved = hp.defaults()
-        resolved.update(METHODS[self.spec.source_method].defaults)
-        resolved.update(overrides)
+        method = self.spec.source_method
+        resolved = hp.defaults(method)
+        resolved.update(METHODS[method].defaults)
+        resolved.update(hp.read_by(method, overrides))
         if resolved["max_length"] is None:
             resolved["max_length"] = get_task(task).max_length
         return resolved

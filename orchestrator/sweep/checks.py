@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import is_int, is_number, show
+from orchestrator.contract.methods import ProbeSettings
 from orchestrator.problems import Problem
 
 RESOURCE_KEYS = {"cpu", "gpu"}
@@ -20,7 +21,17 @@ MAX_SEED = 2**32 - 1
 # Ray Tune restarts a failed trial up to this many times; more is a typo, not a plan.
 MAX_RETRIES = 100
 
-__all__ = ["MAX_RETRIES", "MAX_SEED", "Checker", "is_int", "is_number", "join", "show"]
+__all__ = [
+    "MAX_RETRIES",
+    "MAX_SEED",
+    "Checker",
+    "is_int",
+    "is_number",
+    "join",
+    "not_read",
+    "not_read_by_any",
+    "show",
+]
 
 
 class Checker:
@@ -64,7 +75,9 @@ class Checker:
     def unknown_key(self, path: str, k: Any, allowed: set[str], task: str | None = None) -> None:
         """Report ``k`` at ``path`` as unknown, with the nearest allowed key or the whole list."""
         if k in hp.FIELDS and hp.FIELDS[k].set_by == hp.PLANNER:
-            self.add(path, f"{k!r} is set by the sweep's fewshot block, not here", task)
+            # the planner sets a probe's omegas from the probing block, k and dev_limit from fewshot
+            block = "probing" if hp.FIELDS[k].owner is ProbeSettings else "fewshot"
+            self.add(path, f"{k!r} is set by the sweep's {block} block, not here", task)
             return
         hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
         fix = f"did you mean {hint[0]!r}?" if hint else f"allowed: {', '.join(sorted(allowed))}"
@@ -93,9 +106,12 @@ class Checker:
             self.add(key, f"seeds repeat: {value}")
         return list(value)
 
-    def hparams(self, value: dict, key: str, extra: set[str] = frozenset()) -> dict:
+    def hparams(
+        self, value: dict, key: str, extra: set[str] = frozenset(), reader: str | None = None
+    ) -> dict:
         """Validate the hyperparameter keys of ``value``; returns only those, a ``numerics``
-        preset expanded into its keys (the block's own keys win over it)."""
+        preset expanded into its keys (the block's own keys win over it). ``reader``: the one
+        method the block is for; a key it does not read is a problem, and left out."""
         out = {}
         if hp.NUMERICS_KEY in value:
             preset = value[hp.NUMERICS_KEY]
@@ -112,6 +128,9 @@ class Checker:
             path = join(key, k)
             if k not in hp.SWEEP_KEYS:
                 self.unknown_key(path, k, set(hp.SWEEP_KEYS) | extra | {hp.NUMERICS_KEY})
+                continue
+            if reader is not None and not hp.reads(reader, k):
+                self.add(path, not_read(k, reader))
                 continue
             problem = hp.check_value(k, v)
             if problem:
@@ -145,6 +164,19 @@ class Checker:
             else:
                 out[k] = v
         return out
+
+
+def not_read(key: str, method: str) -> str:
+    """What is wrong with ``key`` set for ``method``, which does not read it."""
+    return f"{method} does not read {key!r}; it is read by {', '.join(hp.readers(key))}"
+
+
+def not_read_by_any(key: str, methods: list[str]) -> str:
+    """What is wrong with ``key`` set for all of ``methods``, none of which reads it."""
+    return (
+        f"none of this sweep's methods ({', '.join(methods)}) reads {key!r}; it is read by "
+        + ", ".join(hp.readers(key))
+    )
 
 
 def is_seed(v: Any) -> bool:

@@ -19,12 +19,21 @@ from typing import Any
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.methods import DEFAULT_SOURCE_METHOD, METHODS, Kind, methods_of_kind
 from orchestrator.problems import InputError, Problem
-from orchestrator.sweep import yaml_loader
 from orchestrator.sweep.backbone import check_backbone
-from orchestrator.sweep.checks import MAX_RETRIES, MAX_SEED, Checker, is_int, show
+from orchestrator.sweep.checks import (
+    MAX_RETRIES,
+    MAX_SEED,
+    Checker,
+    is_int,
+    not_read,
+    not_read_by_any,
+    show,
+)
 from orchestrator.sweep.fewshot import FewShotSpec, parse_fewshot
 from orchestrator.sweep.probing import ProbingSpec, parse_probing
 from orchestrator.sweep.search import SearchSpec, parse_search
+from orchestrator.sweep.yaml_loader import YamlFileError
+from orchestrator.sweep.yaml_loader import load as load_yaml
 from trainables import backbone_ref
 from trainables.backbone_ref import BackboneRef
 from trainables.tasks.registry import BENCHMARKS, TASKS
@@ -139,9 +148,10 @@ class SweepSpec:
         return next(b for b, spec in self.benchmarks.items() if task in spec.tasks)
 
     def hparams(self, method: str, benchmark: str, task: str | None) -> dict:
-        """The resolved hyperparameters of ``method`` on ``task`` (or a joint node's benchmark)."""
+        """The resolved hyperparameters of ``method`` on ``task`` (or a joint node's benchmark):
+        the keys it reads, and no other, so a key of another method never moves its id."""
         m = self.methods.get(method)
-        resolved = hp.defaults()
+        resolved = hp.defaults(method)
         resolved.update(METHODS[method].defaults)
         resolved.update(self.training)
         if m is not None:
@@ -149,6 +159,8 @@ class SweepSpec:
             resolved.update(m.per_benchmark.get(benchmark, {}))
             if task is not None:
                 resolved.update(m.per_task.get(task, {}))
+        # ``training`` holds keys for whichever of the sweep's methods read them
+        resolved = hp.read_by(method, resolved)
         if resolved["max_length"] is None:
             # null is the task's own length; a joint node whose tasks differ in it keeps null,
             # so each task keeps its own (SuperGLUE: 128, MultiRC 324, ReCoRD 256)
@@ -196,8 +208,8 @@ def read_spec(path: str | os.PathLike) -> tuple[SweepSpec | None, list[Problem]]
     except OSError as e:
         return None, [Problem(path, "", f"cannot read the file: {e.strerror or e}")]
     try:
-        raw, duplicates = yaml_loader.load(data)
-    except yaml_loader.YamlFileError as e:
+        raw, duplicates = load_yaml(data)
+    except YamlFileError as e:
         return None, [Problem(path, "", e.message)]
     c = Checker()
     for key, message in duplicates:
@@ -221,75 +233,24 @@ def check_spec(c: Checker, raw: Any, path: str = "<sweep>") -> SweepSpec | None:
     if not isinstance(raw, dict):
         c.add("", f"the file must be a mapping of keys, got {show(raw)}")
         return None
-    if hp.NUMERICS_KEY in raw:
-        c.add(
-            hp.NUMERICS_KEY,
-            "a preset of hyperparameters: put it in training (the whole sweep) or in a "
-            "method's block, e.g. training: {numerics: reference}",
-        )
-    c.known_keys({k: v for k, v in raw.items() if k != hp.NUMERICS_KEY}, TOP_KEYS, "")
-    for k in ("sweep", "backbone", "benchmarks", "methods"):
-        if k not in raw:
-            c.add(k, "missing; a sweep needs sweep, backbone, benchmarks and methods")
-    name = raw.get("sweep", "")
-    if "sweep" in raw and (
-        not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum()
-    ):
-        c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {show(name)}")
-        name = ""
-    backbone = raw.get("backbone", "")
-    if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
-        c.add(
-            "backbone",
-            "expected a backbone: a name such as 'roberta-base', a hub id 'org/name[@revision]' "
-            f"or a checkpoint folder, got {show(backbone)}",
-        )
-        backbone = ""
-
+    _check_top_keys(c, raw)
+    name, backbone = _name_and_backbone(c, raw)
     training = c.hparams(c.mapping(raw.get("training"), "training") or {}, "training")
     base_dir = Path(path).parent if path != "<sweep>" else Path.cwd()
     benchmarks = _parse_benchmarks(c, raw.get("benchmarks"), base_dir)
     methods = _parse_methods(c, raw.get("methods"), benchmarks)
-
-    sources = c.mapping(raw.get("sources"), "sources") or {}
-    c.known_keys(sources, SOURCES_KEYS, "sources")
-    source_method = sources.get("method", DEFAULT_SOURCE_METHOD)
-    if (
-        not isinstance(source_method, str)
-        or METHODS.get(source_method, None) is None
-        or (METHODS[source_method].kind != Kind.STL)
-    ):
-        stl = methods_of_kind(Kind.STL)
-        c.add(
-            "sources.method",
-            f"expected a stage-one method ({', '.join(stl)}), got {show(source_method)}",
-        )
-        source_method = DEFAULT_SOURCE_METHOD
-    source_seed = sources.get("seed", 0)
-    if not c.seed(source_seed, "sources.seed"):
-        source_seed = 0
-
+    source_method, source_seed = _parse_sources(c, raw)
     resources = {"cpu": 1, "gpu": 0}
     resources.update(c.resources(raw.get("resources"), "resources") or {})
-    retries = raw.get("retries", 1)
-    if not is_int(retries) or not 0 <= retries <= MAX_RETRIES:
-        c.add("retries", f"expected an integer in [0, {MAX_RETRIES}], got {show(retries)}")
-        retries = 1
+    retries, scope = _retries_and_scope(c, raw, benchmarks)
     description = raw.get("description", "")
-    scope = raw.get("scope", SCOPES[0])
-    if scope not in SCOPES:
-        c.add("scope", f"expected one of {', '.join(SCOPES)}, got {show(scope)}")
-        scope = SCOPES[0]
-    elif scope == "sweep" and len(benchmarks) < 2:
-        c.add("scope", "'sweep' pools the tasks of several benchmarks; this sweep has one")
-        scope = SCOPES[0]
-    fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
     tasks = list(dict.fromkeys(t for b in benchmarks.values() for t in b.tasks))
-    before = len(c.keys())
-    probing = parse_probing(c, raw["probing"], tasks) if "probing" in raw else None
-    _check_probing_methods(c, probing, methods, fewshot)
-    if len(c.keys()) > before:
-        probing = None  # with problems, no probing plan: the rest of the file is still checked
+    fewshot, probing = _experiment(c, raw, methods, tasks)
+    _check_readers(c, training, methods, source_method)
+    if fewshot is not None:
+        _check_read_by(c, "fewshot.sources", fewshot.sources, source_method)
+    if probing is not None:
+        _check_read_by(c, "probing.source_training", probing.source_training, source_method)
     ref = None
     if isinstance(backbone, str) and backbone:
         ref = check_backbone(c, backbone, base_dir, methods, tasks, source_method)
@@ -312,6 +273,113 @@ def check_spec(c: Checker, raw: Any, path: str = "<sweep>") -> SweepSpec | None:
         # a backbone with problems: the tiny one stands in, so the rest can still be planned
         backbone_ref=ref if ref is not None else backbone_ref.parse(backbone_ref.TINY),
     )
+
+
+def _check_top_keys(c: Checker, raw: dict) -> None:
+    """The file's top-level keys: known ones, the four a sweep needs, no stray preset."""
+    if hp.NUMERICS_KEY in raw:
+        c.add(
+            hp.NUMERICS_KEY,
+            "a preset of hyperparameters: put it in training (the whole sweep) or in a "
+            "method's block, e.g. training: {numerics: reference}",
+        )
+    c.known_keys({k: v for k, v in raw.items() if k != hp.NUMERICS_KEY}, TOP_KEYS, "")
+    for k in ("sweep", "backbone", "benchmarks", "methods"):
+        if k not in raw:
+            c.add(k, "missing; a sweep needs sweep, backbone, benchmarks and methods")
+
+
+def _name_and_backbone(c: Checker, raw: dict) -> tuple[str, Any]:
+    """The sweep's name and its backbone as written ('' where missing or malformed)."""
+    name = raw.get("sweep", "")
+    if "sweep" in raw and (
+        not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum()
+    ):
+        c.add("sweep", f"expected a name of letters, digits, '-' and '_', got {show(name)}")
+        name = ""
+    backbone = raw.get("backbone", "")
+    if "backbone" in raw and (not isinstance(backbone, str) or not backbone):
+        c.add(
+            "backbone",
+            "expected a backbone: a name such as 'roberta-base', a hub id 'org/name[@revision]' "
+            f"or a checkpoint folder, got {show(backbone)}",
+        )
+        backbone = ""
+    return name, backbone
+
+
+def _parse_sources(c: Checker, raw: dict) -> tuple[str, int]:
+    """The ``sources`` block: the stage-one method and seed whose adapters stage two scales."""
+    sources = c.mapping(raw.get("sources"), "sources") or {}
+    c.known_keys(sources, SOURCES_KEYS, "sources")
+    source_method = sources.get("method", DEFAULT_SOURCE_METHOD)
+    if (
+        not isinstance(source_method, str)
+        or METHODS.get(source_method, None) is None
+        or (METHODS[source_method].kind != Kind.STL)
+    ):
+        stl = methods_of_kind(Kind.STL)
+        c.add(
+            "sources.method",
+            f"expected a stage-one method ({', '.join(stl)}), got {show(source_method)}",
+        )
+        source_method = DEFAULT_SOURCE_METHOD
+    source_seed = sources.get("seed", 0)
+    if not c.seed(source_seed, "sources.seed"):
+        source_seed = 0
+    return source_method, source_seed
+
+
+def _retries_and_scope(c: Checker, raw: dict, benchmarks: dict) -> tuple[int, str]:
+    """How often a failed trial is retried, and what stage two and the joint runs span."""
+    retries = raw.get("retries", 1)
+    if not is_int(retries) or not 0 <= retries <= MAX_RETRIES:
+        c.add("retries", f"expected an integer in [0, {MAX_RETRIES}], got {show(retries)}")
+        retries = 1
+    scope = raw.get("scope", SCOPES[0])
+    if scope not in SCOPES:
+        c.add("scope", f"expected one of {', '.join(SCOPES)}, got {show(scope)}")
+        scope = SCOPES[0]
+    elif scope == "sweep" and len(benchmarks) < 2:
+        c.add("scope", "'sweep' pools the tasks of several benchmarks; this sweep has one")
+        scope = SCOPES[0]
+    return retries, scope
+
+
+def _experiment(
+    c: Checker, raw: dict, methods: dict, tasks: list[str]
+) -> tuple[FewShotSpec | None, ProbingSpec | None]:
+    """The ``fewshot`` or ``probing`` block, if the sweep has one."""
+    fewshot = parse_fewshot(c, raw["fewshot"], methods) if "fewshot" in raw else None
+    before = len(c.keys())
+    probing = parse_probing(c, raw["probing"], tasks) if "probing" in raw else None
+    _check_probing_methods(c, probing, methods, fewshot)
+    if len(c.keys()) > before:
+        probing = None  # with problems, no probing plan: the rest of the file is still checked
+    return fewshot, probing
+
+
+def _check_readers(c: Checker, training: dict, methods: dict, source_method: str) -> None:
+    """``training`` applies to every method the sweep trains (its methods, and the source method
+    where it has transfer methods): a key none of them reads is a problem, and dropped."""
+    trained = list(methods)
+    if any(m.kind == Kind.TRANSFER for m in methods.values()) and source_method not in trained:
+        trained.append(source_method)
+    if not trained:
+        return  # no valid method: nothing to say what training is for
+    for key in list(training):
+        if not any(hp.reads(m, key) for m in trained):
+            c.add(f"training.{key}", not_read_by_any(key, trained))
+            del training[key]
+
+
+def _check_read_by(c: Checker, block: str, values: dict, method: str) -> None:
+    """The keys of ``block``, which sets ``method``'s hyperparameters (the source adapters'):
+    one it does not read is a problem, and dropped."""
+    for key in list(values):
+        if not hp.reads(method, key):
+            c.add(f"{block}.{key}", not_read(key, method))
+            del values[key]
 
 
 def _check_probing_methods(c: Checker, probing, methods: dict, fewshot) -> None:
@@ -476,7 +544,6 @@ def _parse_methods(
         return {}
     if not raw:
         c.add("methods", "no method given; e.g. methods: {adapter: {lr: 3.0e-4}}")
-    all_tasks = {t for b in benchmarks.values() for t in b.tasks}
     out = {}
     for mname, mraw in raw.items():
         key = f"methods.{mname}"
@@ -488,53 +555,73 @@ def _parse_methods(
         mraw = c.mapping(mraw, key)
         if mraw is None:
             continue
-        hparams = c.hparams(mraw, key, extra=METHOD_EXTRA_KEYS)
-        seeds = c.seeds(mraw["seeds"], f"{key}.seeds") if "seeds" in mraw else None
-        per_task, search_per_task, search_per_benchmark = {}, {}, {}
-        for t, v in (c.mapping(mraw.get("per_task"), f"{key}.per_task") or {}).items():
-            if t not in all_tasks:
-                c.add(
-                    f"{key}.per_task.{t}",
-                    "not a task of this sweep; the tasks of its benchmarks: "
-                    + ", ".join(sorted(all_tasks)),
-                )
-            v = c.mapping(v, f"{key}.per_task.{t}") or {}
-            per_task[t] = c.hparams(v, f"{key}.per_task.{t}", extra={"search"})
-            if "search" in v:
-                search_per_task[t] = parse_search(
-                    c, v["search"], f"{key}.per_task.{t}.search", set(hp.SWEEP_KEYS)
-                )
-        per_benchmark = {}
-        for b, v in (c.mapping(mraw.get("per_benchmark"), f"{key}.per_benchmark") or {}).items():
-            if b not in benchmarks:
-                c.add(
-                    f"{key}.per_benchmark.{b}",
-                    f"not a benchmark of this sweep; benchmarks: {', '.join(benchmarks)}",
-                )
-            v = c.mapping(v, f"{key}.per_benchmark.{b}") or {}
-            per_benchmark[b] = c.hparams(v, f"{key}.per_benchmark.{b}", extra={"search"})
-            if "search" in v:
-                search_per_benchmark[b] = parse_search(
-                    c, v["search"], f"{key}.per_benchmark.{b}.search", set(hp.SWEEP_KEYS)
-                )
-        resources = (
-            c.resources(mraw["resources"], f"{key}.resources") if "resources" in mraw else None
-        )
-        search = (
-            parse_search(c, mraw["search"], f"{key}.search", set(hp.SWEEP_KEYS))
-            if "search" in mraw
-            else None
-        )
-        out[mname] = MethodSpec(
-            mname,
-            METHODS[mname].kind,
-            hparams,
-            seeds,
-            per_task,
-            per_benchmark,
-            resources,
-            search,
-            search_per_task,
-            search_per_benchmark,
-        )
+        out[mname] = _parse_method(c, mname, mraw, benchmarks)
     return out
+
+
+def _parse_method(
+    c: Checker, mname: str, mraw: dict, benchmarks: dict[str, BenchmarkSpec]
+) -> MethodSpec:
+    """One method's block; each of its hyperparameter blocks holds only keys the method reads."""
+    key = f"methods.{mname}"
+    all_tasks = sorted({t for b in benchmarks.values() for t in b.tasks})
+    hparams = c.hparams(mraw, key, extra=METHOD_EXTRA_KEYS, reader=mname)
+    seeds = c.seeds(mraw["seeds"], f"{key}.seeds") if "seeds" in mraw else None
+    per_task, search_per_task = _overrides(
+        c,
+        mname,
+        mraw.get("per_task"),
+        f"{key}.per_task",
+        all_tasks,
+        "not a task of this sweep; the tasks of its benchmarks: " + ", ".join(all_tasks),
+    )
+    per_benchmark, search_per_benchmark = _overrides(
+        c,
+        mname,
+        mraw.get("per_benchmark"),
+        f"{key}.per_benchmark",
+        list(benchmarks),
+        f"not a benchmark of this sweep; benchmarks: {', '.join(benchmarks)}",
+    )
+    resources = c.resources(mraw["resources"], f"{key}.resources") if "resources" in mraw else None
+    search = _search(c, mname, mraw["search"], f"{key}.search") if "search" in mraw else None
+    return MethodSpec(
+        mname,
+        METHODS[mname].kind,
+        hparams,
+        seeds,
+        per_task,
+        per_benchmark,
+        resources,
+        search,
+        search_per_task,
+        search_per_benchmark,
+    )
+
+
+def _overrides(
+    c: Checker, mname: str, raw: Any, key: str, known: list[str], unknown: str
+) -> tuple[dict[str, dict], dict[str, SearchSpec | None]]:
+    """A method's ``per_task`` or ``per_benchmark`` block: the hyperparameters and the search of
+    each task or benchmark it names (``unknown``: what is wrong with a name not in ``known``)."""
+    values, searches = {}, {}
+    for name, v in (c.mapping(raw, key) or {}).items():
+        if name not in known:
+            c.add(f"{key}.{name}", unknown)
+        v = c.mapping(v, f"{key}.{name}") or {}
+        values[name] = c.hparams(v, f"{key}.{name}", extra={"search"}, reader=mname)
+        if "search" in v:
+            searches[name] = _search(c, mname, v["search"], f"{key}.{name}.search")
+    return values, searches
+
+
+def _search(c: Checker, mname: str, raw: Any, key: str) -> SearchSpec | None:
+    """A ``search:`` block of ``mname``'s: a key the method does not read is a problem, and is
+    not searched (a sample would train the same model as another)."""
+    search = parse_search(c, raw, key, set(hp.SWEEP_KEYS))
+    if search is not None:
+        for name in list(search.space):
+            if not hp.reads(mname, name):
+                c.add(f"{key}.space.{name}", not_read(name, mname))
+                del search.space[name]
+    return search

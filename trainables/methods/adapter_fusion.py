@@ -7,6 +7,7 @@ import os
 import torch
 from safetensors.torch import load_file, save_file
 
+from orchestrator.contract.methods import FusionSettings
 from trainables.methods.base import MethodImpl, fusion_parameters, load_sources
 
 TRANSFER_FILE = "transfer.safetensors"
@@ -21,7 +22,8 @@ class AdapterFusion(MethodImpl):
         from adapters.composition import Fuse
 
         fuse = Fuse(*load_sources(node))
-        node.model.add_adapter_fusion(fuse, config=node.hparams.fusion_config)
+        config = node.hparams.settings(FusionSettings).fusion_config
+        node.model.add_adapter_fusion(fuse, config=config)
         node.model.set_active_adapters(fuse)
         node.fusion_name = fuse.name
 
@@ -34,7 +36,7 @@ class AdapterFusion(MethodImpl):
         # the value matrices' regulariser sum ||I - V||^2, in the step it belongs to and at its
         # nominal weight (the official trainer adds it one step late, under fp16 divided by the
         # loss scale; docs/differences.md); the library computes it with a fixed weight of 0.01
-        weight = node.hparams.fusion_reg_weight
+        weight = node.hparams.settings(FusionSettings).fusion_reg_weight
         if not weight:
             return None
         loss = node.model.base_model.get_fusion_regularization_loss()

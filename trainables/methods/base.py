@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
+from orchestrator.contract.hparams import HParams
 from orchestrator.contract.methods import Method, get_method
 from trainables.adapter_modules import output_adapters
 
-if TYPE_CHECKING:
-    from trainables.models import NodeModel
-
 ADAPTER_DIR = "adapter"  # a payload's adapter in the adapters library's own format
+
+
+class HostModel(Protocol):
+    """What a method reads and sets of the node's model (``trainables.models.NodeModel``).
+
+    Described here rather than imported, so that ``models`` (which builds a method through
+    ``implementation``) and the methods never import each other.
+    """
+
+    model: Any  # the adapters library's AdapterModel
+    hparams: HParams
+    heads: list[Any]  # ``trainables.models.HeadSpec``: ``task``, ``problem_type``, ``num_labels``
+    sources: list[tuple[str, str | None]]  # (name, payload folder) of a transfer node's sources
+    adapter_name: str | None
+    fusion_name: str | None
+    scalearn_layers: list[Any]
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """The parameters that train (each shared parameter once)."""
+        ...
 
 
 class MethodImpl:
@@ -31,15 +49,15 @@ class MethodImpl:
         self.entry = entry
         self.options = dict(entry.options)
 
-    def setup(self, node: NodeModel) -> None:
+    def setup(self, node: HostModel) -> None:
         """Add what the method adds to ``node.model`` (adapters, a transfer layer)."""
 
-    def set_trainable(self, node: NodeModel) -> None:
+    def set_trainable(self, node: HostModel) -> None:
         """Mark what trains (heads are made trainable after this, by ``NodeModel``)."""
         raise NotImplementedError
 
     def optimizer_groups(
-        self, node: NodeModel, lr: float, weight_decay: float
+        self, node: HostModel, lr: float, weight_decay: float
     ) -> list[dict] | None:
         """AdamW parameter groups (``{"params", "lr", "weight_decay"}``), for methods whose
         parameters train at different rates or decays (ProPETL's mask scores); together they
@@ -47,32 +65,32 @@ class MethodImpl:
         the same factor. None (most methods): one group, ``lr`` and ``weight_decay`` for all."""
         return None
 
-    def select_task(self, node: NodeModel, task: str) -> None:
+    def select_task(self, node: HostModel, task: str) -> None:
         """Called before every forward pass with the task the batch belongs to (a joint node's
         batches hold one task each), for methods conditioned on the task: task masks, task
         embeddings of a hypernetwork. Nothing for most methods."""
 
-    def extra_loss(self, node: NodeModel) -> torch.Tensor | None:
+    def extra_loss(self, node: HostModel) -> torch.Tensor | None:
         """A term added to the training loss (e.g. a regulariser); None for most methods."""
         return None
 
-    def transfer_parameters(self, node: NodeModel) -> dict[str, nn.Parameter]:
+    def transfer_parameters(self, node: HostModel) -> dict[str, nn.Parameter]:
         """The transfer layer's parameters by state-dict name; {} for methods without one."""
         return {}
 
-    def save(self, node: NodeModel, out_dir: str) -> list[str]:
+    def save(self, node: HostModel, out_dir: str) -> list[str]:
         """Write the method's files into ``out_dir``; returns their names."""
         return []
 
-    def load_tensors(self, node: NodeModel, out_dir: str) -> dict[str, torch.Tensor]:
+    def load_tensors(self, node: HostModel, out_dir: str) -> dict[str, torch.Tensor]:
         """The method's saved tensors, by the names ``node.model`` knows them."""
         return {}
 
-    def summary(self, node: NodeModel) -> dict:
+    def summary(self, node: HostModel) -> dict:
         """What a result row's ``extra.transfer`` shows of the trained method (learned omegas)."""
         return {}
 
-    def use_fused(self, node: NodeModel, enabled: bool) -> None:
+    def use_fused(self, node: HostModel, enabled: bool) -> None:
         """Pick a faster path over the sources where the method has one (else nothing)."""
 
 
@@ -91,7 +109,7 @@ def implementation(method: str) -> MethodImpl:
     return getattr(importlib.import_module(module), name)(entry)
 
 
-def load_sources(node: NodeModel) -> list[str]:
+def load_sources(node: HostModel) -> list[str]:
     """Load the node's frozen source adapters (a fresh ``seq_bn`` for a source without a payload,
     as parameter counts use); returns their names in order."""
     from adapters import SeqBnConfig
@@ -105,7 +123,7 @@ def load_sources(node: NodeModel) -> list[str]:
     return [name for name, _ in node.sources]
 
 
-def fusion_parameters(node: NodeModel) -> dict[str, nn.Parameter]:
+def fusion_parameters(node: HostModel) -> dict[str, nn.Parameter]:
     """Parameters of the node's fusion layer (``Fuse`` of its sources), by state-dict name."""
     if node.fusion_name is None:
         return {}
@@ -114,7 +132,7 @@ def fusion_parameters(node: NodeModel) -> dict[str, nn.Parameter]:
 
 
 def export_adapter(
-    node: NodeModel, path: str, task: str, config, layers: list[dict[str, torch.Tensor]]
+    node: HostModel, path: str, task: str, config, layers: list[dict[str, torch.Tensor]]
 ) -> None:
     """Writes ``task``'s adapter in the adapters library's own format, with ``task``'s head.
 

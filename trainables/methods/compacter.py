@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestrator.contract.methods import CompacterSettings
 from trainables.methods.adapter import Adapter
 
 
@@ -13,8 +14,9 @@ class CompacterPlusPlus(Adapter):
 
         rf = node.hparams.reduction_factor
         config = CompacterPlusPlusConfig(reduction_factor=rf)
-        if node.hparams.phm_dim is not None:
-            config = config.replace(phm_dim=node.hparams.phm_dim)
+        phm_dim = node.hparams.settings(CompacterSettings).phm_dim
+        if phm_dim is not None:
+            config = config.replace(phm_dim=phm_dim)
         _check_phm(node.model.config.hidden_size, rf, config.phm_dim)
         return config
 

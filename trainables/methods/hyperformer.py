@@ -19,6 +19,7 @@ import os
 import torch
 from safetensors.torch import load_file, save_file
 
+from orchestrator.contract.methods import HyperFormerSettings
 from trainables import hypernet
 from trainables.adapter_modules import output_adapters
 from trainables.methods.base import MethodImpl, export_adapter
@@ -40,7 +41,7 @@ class HyperFormer(MethodImpl):
         )
 
     def setup(self, node) -> None:
-        model, hp = node.model, node.hparams
+        model, own = node.model, node.hparams.settings(HyperFormerSettings)
         node.adapter_name = NAME
         model.add_adapter(NAME, config=self.config(node))
         layers = output_adapters(model, NAME)
@@ -48,9 +49,9 @@ class HyperFormer(MethodImpl):
             hidden=model.config.hidden_size,
             bottleneck=layers[0].adapter_up.in_features,
             layers=len(layers),
-            embedding=hp.task_embedding_dim,
-            projector_hidden=hp.task_hidden_dim,
-            projected=hp.projected_task_embedding_dim,
+            embedding=own.task_embedding_dim,
+            projector_hidden=own.task_hidden_dim,
+            projected=own.projected_task_embedding_dim,
         )
         net = hypernet.HyperNetwork(
             dims, [h.task for h in node.heads], shared=self.options["shared_generator"]

@@ -8,28 +8,29 @@ target's own adapter and another task's) its pairwise probing grid.
 
 from __future__ import annotations
 
-from trainables import scalearn
+from orchestrator.contract.methods import ProbeSettings
+from trainables import scalearn_layer
 from trainables.methods.base import MethodImpl, load_sources
 
 # one scalar per source, the same at every layer, never dropped
-_FIXED = scalearn.Variant("probe", vector=False, shared=True, dropout=0.0)
+_FIXED = scalearn_layer.Variant("probe", vector=False, shared=True, dropout=0.0)
 
 
 class Probe(MethodImpl):
-    """Fixed omegas from ``hparams.probe_omegas``; everything below the head stays frozen."""
+    """Fixed omegas from ``ProbeSettings.probe_omegas``; everything below the head stays frozen."""
 
     def setup(self, node) -> None:
-        omegas = list(node.hparams.probe_omegas or ())
+        omegas = list(node.hparams.settings(ProbeSettings).probe_omegas or ())
         if len(omegas) != len(node.sources):
             raise ValueError(
                 f"probing needs one omega per source: {len(node.sources)} sources, "
                 f"probe_omegas {omegas}"
             )
-        node.fusion_name, node.scalearn_layers = scalearn.add_scalearn(
+        node.fusion_name, node.scalearn_layers = scalearn_layer.add_scalearn(
             node.model, load_sources(node), _FIXED
         )
         if node.scalearn_layers[0].omega.device.type != "meta":  # parameter counts build shapes
-            scalearn.set_omega_table(node.scalearn_layers, [omegas])
+            scalearn_layer.set_omega_table(node.scalearn_layers, [omegas])
 
     def set_trainable(self, node) -> None:
         for p in node.model.parameters():
@@ -38,5 +39,7 @@ class Probe(MethodImpl):
     def summary(self, node) -> dict:
         return {
             "sources": [name for name, _ in node.sources],
-            "fixed_omegas": [float(w) for w in node.hparams.probe_omegas],
+            "fixed_omegas": [
+                float(w) for w in node.hparams.settings(ProbeSettings).probe_omegas or ()
+            ],
         }

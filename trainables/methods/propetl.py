@@ -20,6 +20,7 @@ import os
 import torch
 from safetensors.torch import load_file, save_file
 
+from orchestrator.contract.methods import ProPETLSettings
 from trainables import prototype
 from trainables.methods.base import ADAPTER_DIR, MethodImpl, export_adapter
 
@@ -48,7 +49,7 @@ class ProPETL(MethodImpl):
             node.model,
             NAME,
             self.config(node),
-            node.hparams.sparsity,
+            node.hparams.settings(ProPETLSettings).sparsity,
             self.options["score_fan"],
             tasks,
         )
@@ -57,7 +58,7 @@ class ProPETL(MethodImpl):
 
     def set_trainable(self, node) -> None:
         node.model.train_adapter(NAME)
-        if node.hparams.mask_training == "frozen":
+        if node.hparams.settings(ProPETLSettings).mask_training == "frozen":
             for p in self._scores(node).values():
                 p.requires_grad = False
 
@@ -67,8 +68,8 @@ class ProPETL(MethodImpl):
     def optimizer_groups(self, node, lr: float, weight_decay: float) -> list[dict]:
         # the reference trainer's groups: no decay on biases and layer norms; the scores at
         # their own rate and with the decay
-        hp = node.hparams
-        mask_lr = hp.mask_lr if hp.mask_lr is not None else lr * hp.mask_lr_ratio
+        own = node.hparams.settings(ProPETLSettings)
+        mask_lr = own.mask_lr if own.mask_lr is not None else lr * own.mask_lr_ratio
         scores = {id(p) for p in self._scores(node).values()}
         no_decay = _no_decay_ids(node.model)
         groups = {"decay": [], "no_decay": [], "scores": []}
@@ -104,6 +105,7 @@ class ProPETL(MethodImpl):
         """Share of each mask's entries that training changed (0 with frozen masks): per layer
         ``[down, up]``, and per task for ProPETL-m."""
         now = self._masks()
+        own = node.hparams.settings(ProPETLSettings)
 
         def changed(key: str) -> float:
             return round(float((now[key] != self.initial_masks[key]).float().mean()), 4)
@@ -113,8 +115,8 @@ class ProPETL(MethodImpl):
             for i in range(len(self.masked) // 2)
         ]
         out = {
-            "mask_training": node.hparams.mask_training,
-            "kept": node.hparams.sparsity,
+            "mask_training": own.mask_training,
+            "kept": own.sparsity,
             "changed_layer_masks": layers,
         }
         if self.options["task_masks"]:

@@ -2,7 +2,7 @@
 
 The variant (omega a vector of the hidden size or one scalar per source; one omega per layer or
 one shared by all layers; dropout on omega) comes from the catalogue entry's options, so a new
-variant is a catalogue entry. The layer itself is ``trainables.scalearn``.
+variant is a catalogue entry. The layer itself is ``trainables.scalearn_layer``.
 """
 
 from __future__ import annotations
@@ -12,22 +12,24 @@ import os
 import torch
 from safetensors.torch import load_file, save_file
 
-from trainables import scalearn
+from orchestrator.contract.methods import ScaLearnSettings
+from trainables import scalearn_layer
 from trainables.methods.adapter_fusion import TRANSFER_FILE
 from trainables.methods.base import MethodImpl, fusion_parameters, load_sources
 
 
 class ScaLearn(MethodImpl):
-    """``trainables.scalearn.add_scalearn`` over the node's sources."""
+    """``trainables.scalearn_layer.add_scalearn`` over the node's sources."""
 
     @property
-    def variant(self) -> scalearn.Variant:
+    def variant(self) -> scalearn_layer.Variant:
         o = self.options
-        return scalearn.Variant(self.entry.name, o["vector"], o["shared"], o["dropout"])
+        return scalearn_layer.Variant(self.entry.name, o["vector"], o["shared"], o["dropout"])
 
     def setup(self, node) -> None:
-        node.fusion_name, node.scalearn_layers = scalearn.add_scalearn(
-            node.model, load_sources(node), self.variant, dropout=node.hparams.omega_dropout
+        dropout = node.hparams.settings(ScaLearnSettings).omega_dropout
+        node.fusion_name, node.scalearn_layers = scalearn_layer.add_scalearn(
+            node.model, load_sources(node), self.variant, dropout=dropout
         )
 
     def set_trainable(self, node) -> None:
@@ -48,10 +50,10 @@ class ScaLearn(MethodImpl):
 
     def summary(self, node) -> dict:
         return {
-            "omegas": scalearn.omega_table(node.scalearn_layers),
+            "omegas": scalearn_layer.omega_table(node.scalearn_layers),
             "sources": [name for name, _ in node.sources],
             "shared_across_layers": self.variant.shared,
         }
 
     def use_fused(self, node, enabled: bool) -> None:
-        scalearn.set_fused(node.scalearn_layers, enabled)
+        scalearn_layer.set_fused(node.scalearn_layers, enabled)
