@@ -1,4 +1,4 @@
-"""Shared fixtures: paths, the shipped sweeps, a CLI runner, and one Ray instance for the session."""
+"""Shared fixtures: paths, the shipped sweeps, a CLI runner, one Ray instance for the session."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from orchestrator.contract.methods import (
     ScaLearnSettings,
 )
 from orchestrator.contract.node import NodeSpec
-from orchestrator.plan import plan_sweep
+from orchestrator.planning.plan import plan_sweep
 from orchestrator.sweep.spec import SpecError, parse_spec
 from tests.conftest import run_cli
 

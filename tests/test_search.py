@@ -199,7 +199,8 @@ def test_studies_persist_and_a_sample_keeps_its_parameters(tmp_path):
 
 
 def _run(tmp_path, speed: str, **kw):
-    args = simulated_run_args(SWEEPS / "demo_search.yaml", tmp_path, speed)
+    # the test kills this driver: a Ray instance of its own, so no trial of it outlives the kill
+    args = simulated_run_args(SWEEPS / "demo_search.yaml", tmp_path, speed, own_ray=True)
     cmd = [sys.executable, "-m", "orchestrator", *args]
     return subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), **kw)
 
