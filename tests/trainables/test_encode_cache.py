@@ -17,7 +17,7 @@ from trainables.tasks.data import load_splits
 from trainables.tasks.registry import CLASSIFICATION
 from trainables.tokenizer import load_tokenizer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = {"source": "synthetic", "seed": 3, "n_train": 200, "n_test": 60}
 TASK = "syn_paraphrase"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -175,7 +176,7 @@ def test_a_node_in_a_used_process_scores_as_in_a_fresh_one(sources, tmp_path):
         print(json.dumps(out[0].to_dict()))
         """
     )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = str(Path(__file__).resolve().parents[2])
     proc = subprocess.run(
         [sys.executable, "-c", script, json.dumps(node.to_dict()), str(tmp_path / "fresh")],
         env=dict(os.environ, PYTHONPATH=root),
