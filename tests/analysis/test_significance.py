@@ -6,11 +6,11 @@ import math
 
 import pytest
 from scipy import stats
-from tests.test_tables import add
 
 from orchestrator.analysis.significance import bootstrap, holm, welch
 from orchestrator.analysis.tables import build_table, mark_significance, render
 from orchestrator.results import row_files as results
+from tests.result_rows import add
 
 SAMPLES = [
     ([70.1, 71.3, 69.8, 72.0, 70.6], [74.2, 75.9, 73.1, 76.4, 74.8]),

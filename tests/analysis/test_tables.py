@@ -8,51 +8,7 @@ import pytest
 
 from orchestrator.analysis.tables import build_table, paper_reference, render
 from orchestrator.results import row_files as results
-from tests.result_rows import result_row
-
-
-def add(
-    res,
-    node,
-    method,
-    task,
-    seed,
-    score,
-    benchmark="glue",
-    kind="stl",
-    extra=None,
-    simulated=False,
-    finished=2.0,
-    status="done",
-):
-    results.write_node_rows(
-        res,
-        "s",
-        node,
-        [
-            result_row(
-                **{
-                    "sweep": "s",
-                    "run_id": "r",
-                    "node_id": node,
-                    "kind": kind,
-                    "method": method,
-                    "benchmark": benchmark,
-                    "task": task,
-                    "seed": seed,
-                    "backbone": "roberta-base",
-                    "status": status,
-                    "score": score,
-                    "dev_score": score - 1,
-                    "started_at": 1.0,
-                    "finished_at": finished,
-                    "simulated": simulated,
-                    "transfer_params": 73728,
-                    "extra": extra or {},
-                }
-            )
-        ],
-    )
+from tests.result_rows import add, result_row
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from tests.test_tables import add
 
 from orchestrator.__main__ import VERBS, main
 from tests.conftest import run_cli
+from tests.result_rows import add
 
 GOOD = """\
 sweep: s

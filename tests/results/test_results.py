@@ -6,31 +6,8 @@ import pandas as pd
 
 from orchestrator.analysis import tables
 from orchestrator.results import row_files as results
-from tests.result_rows import result_row
+from tests.result_rows import row, result_row
 
-
-def row(node, task, score, status="done", simulated=False, finished=2.0, method="adapter", seed=0):
-    return result_row(
-        **{
-            "sweep": "s",
-            "run_id": "r",
-            "node_id": node,
-            "kind": "stl",
-            "method": method,
-            "benchmark": "synthetic",
-            "task": task,
-            "seed": seed,
-            "backbone": "tiny-roberta",
-            "status": status,
-            "score": score,
-            "metrics": {"accuracy": score},
-            "started_at": 1.0,
-            "finished_at": finished,
-            "simulated": simulated,
-            "hparams": {"lr": 0.1},
-            "extra": {"omegas": [[0.1]]},
-        }
-    )
 
 
 def test_rows_round_trip_through_parquet(tmp_path):

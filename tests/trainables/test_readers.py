@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.test_results import row
 
 from orchestrator.hpsearch.journal import ResultsJournal
 from orchestrator.results import row_files as results
+from tests.result_rows import row
 
 
 @pytest.fixture
