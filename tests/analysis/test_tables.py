@@ -70,6 +70,7 @@ def test_compare_paper_puts_the_papers_number_and_difference_beside_each_cell(re
     assert r"\begin{tabular}" in latex and r"\multicolumn" in latex
 
 
+@pytest.mark.slow
 def test_cli_table_and_plots_render(res, cli, tmp_path):
     add(
         res,

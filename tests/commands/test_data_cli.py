@@ -17,6 +17,7 @@ needs_glue = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_glue
 def test_glue_check_shows_rows_and_labels_and_flags_missing_tasks(cli):
     out = cli("data", "check", "--benchmark", "glue", "--data-dir", str(GLUE))

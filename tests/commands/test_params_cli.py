@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 
+
+@pytest.mark.slow
 def test_params_for_roberta_base_and_eight_sources(cli):
     out = cli("params", "--backbone", "roberta-base", "--sources", "8", "--json", timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -18,6 +21,7 @@ def test_params_for_roberta_base_and_eight_sources(cli):
     assert rows["full_ft"]["trainable_params"] > 100 * rows["adapter"]["trainable_params"] / 2
 
 
+@pytest.mark.slow
 def test_params_prints_every_system_of_the_paper_with_what_the_paper_counts(cli):
     from orchestrator.contract.methods import METHODS
 

@@ -279,6 +279,7 @@ def _ink(image: np.ndarray) -> float:
     return float((image[..., :3] < 0.95).any(axis=-1).mean())
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 @pytest.mark.slow
 def test_a_real_probing_sweep_trains_caches_and_draws(cli, tmp_path):
@@ -314,6 +315,7 @@ def test_a_real_probing_sweep_trains_caches_and_draws(cli, tmp_path):
     assert len(trained) == 15 and len({t["node_id"] for t in trained}) == 15
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 @pytest.mark.slow
 def test_a_real_few_shot_sweep_draws_score_against_k(cli, tmp_path):
@@ -335,6 +337,7 @@ def test_a_real_few_shot_sweep_draws_score_against_k(cli, tmp_path):
     assert re.search(r"ScaLearn +\| [\d.]+ ± [\d.]+", shown.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_an_interrupted_few_shot_sweep_resumes_without_training_twice_and_draws(cli, tmp_path):
     # the k = 8 ScaLearn nodes fail (as a crash would leave them): a rerun trains those and what
@@ -361,6 +364,7 @@ def test_an_interrupted_few_shot_sweep_resumes_without_training_twice_and_draws(
     assert _ink(_picture(out)) > 0.02
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_simulated_probing_results_draw_too(cli, tmp_path):
     # (simulated few-shot results are drawn by the resume test above)

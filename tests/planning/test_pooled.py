@@ -52,6 +52,7 @@ def test_a_pool_needs_two_benchmarks():
         parse_spec({**raw, "scope": "all"})
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_a_pooled_grid_shows_each_benchmark_with_its_own_average(cli, tmp_path):
     run = cli(*simulated_run_args(TEST_SWEEPS / "tiny_pooled.yaml", tmp_path, "400"), timeout=600)

@@ -90,7 +90,7 @@ def _run(tmp_path, guarded: bool) -> dict[str, int]:
 def test_a_retry_after_a_failure_gets_a_new_process_not_an_idle_one(tmp_path):
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         unguarded = _run(tmp_path, guarded=False)
         guarded = _run(tmp_path, guarded=True)

@@ -179,6 +179,7 @@ def _sweep(tmp_path, resources: str, methods: str) -> str:
     return str(p)
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_a_simulated_run_asking_more_cpus_than_the_machine_finishes(tmp_path):
     """Without scaling down, the 4-CPU trials on a 2-CPU instance would wait for ever."""
@@ -196,6 +197,7 @@ def test_a_simulated_run_asking_more_cpus_than_the_machine_finishes(tmp_path):
     assert "4 done, 0 cached, 0 failed" in out.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_joined_clusters_keep_gpu_requests_their_node_types_can_hold(tmp_path):
     """A head with 2 CPUs and no GPU, joined by address: with the shipped cluster.yaml as its

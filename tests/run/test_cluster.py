@@ -54,6 +54,7 @@ def test_a_training_note_says_which_slurm_job_node_and_step_ran_it(monkeypatch):
     assert not any(k.startswith("slurm") for k in cluster.where())
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_run_stops_when_the_cluster_stays_smaller_than_min_nodes(tmp_path, cli):
     out = cli(

@@ -10,7 +10,7 @@ import pytest
 from orchestrator.results import row_files as results
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 _spec = importlib.util.spec_from_file_location("faults", ROOT / "benchmarks" / "faults.py")
 faults = importlib.util.module_from_spec(_spec)

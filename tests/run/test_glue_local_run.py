@@ -7,7 +7,7 @@ import pytest
 from orchestrator.results import row_files as results
 from tests.conftest import SHARED_DATA, SWEEPS, ray_args
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 SWEEP = SWEEPS / "glue_local.yaml"
 METRICS = {
     "stsb": {"pearson", "spearman", "score"},

@@ -20,7 +20,7 @@ from orchestrator.store import ATTEMPTS, MARKER, open_store
 from orchestrator.sweep.spec import load_spec
 from tests.conftest import ROOT, TEST_SWEEPS, simulated_run_args
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 SWEEP = TEST_SWEEPS / "tiny_sim.yaml"
 
 

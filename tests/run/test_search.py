@@ -205,6 +205,7 @@ def _run(tmp_path, speed: str, **kw):
     return subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), **kw)
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_a_killed_search_continues_its_studies_without_repeating_samples(tmp_path, cli):
     plan = plan_sweep(load_spec(SWEEPS / "demo_search.yaml"), simulate=True)

@@ -70,6 +70,7 @@ def _wandb_runs(folder: Path) -> dict[str, dict]:
     return runs
 
 
+@pytest.mark.slow
 def test_each_trained_node_is_one_tracked_run(tmp_path, cli, monkeypatch):
     pytest.importorskip("wandb")
     mlflow = pytest.importorskip("mlflow")

@@ -20,7 +20,7 @@ from orchestrator.store import ATTEMPTS, CLAIM, MARKER, open_store
 from orchestrator.sweep.spec import load_spec
 from tests.conftest import run_cli, simulated_run_args
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 SWEEP_YAML = """\
 sweep: damage

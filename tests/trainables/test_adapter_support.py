@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from importlib import metadata
 
+import pytest
+
 from orchestrator.contract.methods import METHODS
 from trainables import adapter_support
 from trainables.adapter_support_probe import probe, render
 from trainables.models import PROBLEM_TYPES
 
 
+@pytest.mark.slow
 def test_the_stored_table_is_what_the_installed_library_supports():
     probed = probe()
     assert probed["adapters"] == metadata.version("adapters")

@@ -72,6 +72,7 @@ def test_a_folder_loads_its_weights_and_counts_from_its_config(folders):
     assert rows["scalearn_uniform_pp"]["transfer_params"] == 2
 
 
+@pytest.mark.slow
 def test_params_verb_counts_a_folder_and_refuses_misspellings(folders, cli):
     out = cli("params", "--backbone", folders["xlm-roberta"], "--sources", "2", timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -66,6 +66,7 @@ def _assert_same(a: dict, b: dict) -> None:
         assert a[split].task == b[split].task
 
 
+@pytest.mark.slow
 def test_a_split_tokenised_in_one_process_is_read_by_another(cache, tokenizer, monkeypatch):
     script = textwrap.dedent(
         f"""

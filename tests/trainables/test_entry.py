@@ -158,6 +158,7 @@ def test_same_node_twice_same_score(tmp_path):
     assert first == second
 
 
+@pytest.mark.slow
 def test_a_node_in_a_used_process_scores_as_in_a_fresh_one(sources, tmp_path):
     """Ray reuses a finished trial's process for the next: what ran before must not matter."""
     import subprocess

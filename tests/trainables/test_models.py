@@ -339,6 +339,7 @@ def test_compacter_rejects_indivisible_bottleneck(tiny_vocab):
         _build("compacter_pp", tiny_vocab)  # hidden 32 // 16 = 2, not divisible by 4
 
 
+@pytest.mark.slow
 def test_param_counts_roberta_base():
     from orchestrator.contract.methods import METHODS
 

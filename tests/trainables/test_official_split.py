@@ -88,6 +88,7 @@ def official_dev(task: str, labels: list, names: list[str] | None) -> list[int]:
     return list(parts["test"]["position"])
 
 
+@pytest.mark.slow
 @needs_shared
 @pytest.mark.parametrize(
     "task", ["rte", "mrpc", "stsb", "cola", "sst2", "cb", "copa", "wic", "wsc"]
@@ -120,6 +121,7 @@ def test_few_shot_keeps_the_first_k_rows_of_the_official_train_split():
     assert load_splits("rte", {**data, "train_limit": 300}).train == full.train[:300]
 
 
+@pytest.mark.slow
 @needs_shared
 def test_data_split_writes_what_a_trial_trains_selects_and_reports_on(tmp_path, cli):
     args = ("data", "split", "--benchmark", "glue", "--task", "mrpc", "--data-dir", str(GLUE))
