@@ -26,7 +26,7 @@ def fill(tmp_path: Path, sweep: str = "tiny_sim") -> tuple[ArtifactStore, str, d
     for n in plan.nodes:
         out = tmp_path / "payloads" / n.id
         out.mkdir(parents=True)
-        spec = n.spec()
+        spec = n
         task_results = SimulatedTrainer(speed=1e9).train(spec, str(out))
         _write_node_files(str(out), spec, task_results, time.time(), "run-1")
         store.commit(n.id, str(out), meta={"simulated": True})

@@ -68,14 +68,14 @@ MAX_GROUPS = 12
 def format_plan(plan: Plan, path: str) -> str:
     """The human summary: counts by kind, method and task, cached nodes, dependencies."""
     nodes = plan.nodes
-    cached = sum(n.cached for n in nodes)
+    cached = sum(n.id in plan.cached for n in nodes)
     lines = [
         f"sweep {plan.sweep} ({path}): {len(nodes)} nodes, {cached} cached, "
         f"{len(nodes) - cached} to run",
         "",
     ]
     by_method = Counter((n.kind, n.method) for n in nodes)
-    cached_by = Counter((n.kind, n.method) for n in nodes if n.cached)
+    cached_by = Counter((n.kind, n.method) for n in nodes if n.id in plan.cached)
     lines.append(f"{'kind':<9} {'method':<22} {'nodes':>6} {'cached':>7}")
     for kind in Kind:
         for (k, m), c in sorted(by_method.items()):
@@ -88,7 +88,7 @@ def format_plan(plan: Plan, path: str) -> str:
     ids = plan.by_id()
     standing = [n for n in nodes if n.kind.has_sources]
     if standing:
-        groups = Counter((n.kind, tuple(n.sources)) for n in standing)
+        groups = Counter((n.kind, tuple(s.node_id for s in n.sources)) for n in standing)
         shown = sorted(groups.items(), key=lambda g: -g[1])
         for (kind, deps), count in shown[:MAX_GROUPS]:
             names = ", ".join(ids[d].label for d in deps)
@@ -101,18 +101,18 @@ def format_plan(plan: Plan, path: str) -> str:
     searches: dict[str, list] = {}
     for n in nodes:
         if n.search:
-            searches.setdefault(n.search["group"], []).append(n)
+            searches.setdefault(n.search.group, []).append(n)
     if searches:
         lines.append("")
         lines.append(f"{len(searches)} search group(s):")
     for gid, group in searches.items():
-        spec = group[0].search["spec"]
-        samples = [n for n in group if n.search["role"] == "sample"]
-        best = [n for n in group if n.search["role"] == "best"]
+        spec = group[0].search.spec
+        samples = [n for n in group if n.search.role == "sample"]
+        best = [n for n in group if n.search.role == "best"]
         where = group[0].task or group[0].benchmark
         lines.append(
             f"  {gid}: {group[0].method} on {where}: {len(samples)} samples "
-            f"({spec['samples']} x seeds {spec['seeds']}) over {', '.join(group[0].search['keys'])}"
+            f"({spec['samples']} x seeds {spec['seeds']}) over {', '.join(group[0].search.keys)}"
             f" by {spec['metric']} ({spec['sampler']}); then {len(best)} seed node(s) with the best"
         )
     return "\n".join(lines)

@@ -188,6 +188,15 @@ class HParams:
             out.update({f.name: getattr(self.method, f.name) for f in fields(self.method)})
         return out
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, shared or the method's own; ``default`` when the node's method
+        does not read it."""
+        if key in SHARED:
+            return getattr(self, key)
+        if self.method is not None and key in {f.name for f in fields(self.method)}:
+            return getattr(self.method, key)
+        return default
+
     def settings(self, kind: type[S]) -> S:
         """The method's own settings, as the ``kind`` its trainer reads; TypeError when the node's
         method has other settings (a trainer of another method)."""

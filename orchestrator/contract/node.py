@@ -102,8 +102,49 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class NodeSearch:
+    """A node's part in a hyperparameter search: a sample whose values Optuna proposes, or the
+    seed node that trains with the best values the samples found."""
+
+    group: str  # the search's id, a hash of its definition
+    role: str  # "sample" or "best"
+    index: int | None = None  # a sample's number within its group
+    keys: tuple[str, ...] = ()  # the hyperparameters searched
+    spec: dict = field(default_factory=dict, compare=False)  # the search block, as planned
+
+    def identity(self) -> dict:
+        """What of the search enters the node's id (its definition's hash, not its block)."""
+        out = {"group": self.group, "keys": list(self.keys), "role": self.role}
+        if self.index is not None:
+            out["index"] = self.index
+        return out
+
+    def to_dict(self) -> dict:
+        """What the store's ``node.json`` keeps of it: the group, the role, a sample's index."""
+        out = {"group": self.group, "role": self.role}
+        if self.index is not None:
+            out["index"] = self.index
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> NodeSearch:
+        """The search part from ``to_dict``'s data (or a planner's, with keys and block)."""
+        return cls(
+            group=values["group"],
+            role=values["role"],
+            index=values.get("index"),
+            keys=tuple(values.get("keys") or ()),
+            spec=dict(values.get("spec") or {}),
+        )
+
+
+@dataclass(frozen=True)
 class NodeSpec:
-    """One training run, as a trainer receives it: everything that determines its output."""
+    """One training run: everything that determines its output, and the runs it waits for.
+
+    The planner makes it, the DAG orders it, and a trainer receives it: one type across the seam.
+    A search's keys are None in ``hparams`` until the search chooses them (``with_hparams``).
+    """
 
     id: str
     kind: Kind
@@ -119,7 +160,8 @@ class NodeSpec:
     simulated: bool = False
     resources: dict = field(default_factory=dict)  # {"cpu": n, "gpu": g} one trial asks for
     cost: float = 0.0  # the cost model's seconds on one reference GPU
-    search: dict | None = None  # search nodes: group, role, index
+    search: NodeSearch | None = None  # search nodes: group, role, index, searched keys
+    deps: tuple[str, ...] = ()  # nodes that must be committed first (sources, a search's samples)
     # a local copy of a backbone kept in the store (the tiny model), filled by the trial
     backbone_path: str | None = None
 
@@ -167,6 +209,8 @@ class NodeSpec:
         out["hparams"] = self.hparams.to_dict()
         out["data"] = {t: d.to_dict() for t, d in self.data.items()}
         out["sources"] = [asdict(s) for s in self.sources]
+        out["search"] = self.search.to_dict() if self.search else None
+        out["deps"] = list(self.deps)
         return out
 
     @classmethod
@@ -178,6 +222,8 @@ class NodeSpec:
         v["hparams"] = HParams.from_dict(v["hparams"], v["method"])
         v["data"] = {t: DataSpec.from_dict(d) for t, d in v["data"].items()}
         v["sources"] = tuple(SourceRef(**s) for s in v.get("sources") or ())
+        v["search"] = NodeSearch.from_dict(v["search"]) if v.get("search") else None
+        v["deps"] = tuple(v.get("deps") or ())
         return cls(**v)
 
 

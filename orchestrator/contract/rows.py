@@ -102,7 +102,7 @@ class ResultRow:
         error: str | None = None,
     ) -> ResultRow:
         """The full row of one of ``node``'s tasks."""
-        search = node.search or {}
+        search = node.search
         wall = finished_at - started_at if None not in (started_at, finished_at) else None
         return cls(
             sweep=sweep,
@@ -130,8 +130,8 @@ class ResultRow:
             simulated=node.simulated,
             hparams=Json(json.dumps(node.hparams.to_dict(), sort_keys=True)),
             sources=[s.node_id for s in node.sources],
-            search_group=search.get("group"),
-            search_role=search.get("role"),
+            search_group=search.group if search else None,
+            search_role=search.role if search else None,
             extra=Json(json.dumps(result.extra, sort_keys=True, default=float)),
             error=error,
         )

@@ -37,8 +37,8 @@ def gpu_share(node) -> float:
 
 def _todo_dag(plan: Plan) -> Dag:
     """The DAG of the plan's uncached nodes (dependencies on cached nodes count as done)."""
-    todo = [n for n in plan.nodes if not n.cached]
-    cached = {n.id for n in plan.nodes if n.cached}
+    todo = [n for n in plan.nodes if n.id not in plan.cached]
+    cached = set(plan.cached)
     return Dag(without_cached_deps(todo, cached))
 
 

@@ -133,13 +133,11 @@ class NodeCounter:
         if search is None:
             return self.cell(method, benchmark, task, tasks, seeds, deps)
         fixed = _deps_of(deps, 0)  # a searched method's deps are the same for every seed
-        info = self.make.search_group(method, benchmark, task, tasks, fixed, search)
-        group = info["group"]
-        self.count.samples[group] = search.samples * len(set(search.seeds))
-        self.count.method[group] = method
+        best = self.make.search_group(method, benchmark, task, tasks, fixed, search)
+        self.count.samples[best.group] = search.samples * len(set(search.seeds))
+        self.count.method[best.group] = method
         # the seed nodes depend on the samples, which the group stands for
-        best = {**info, "role": "best"}
-        return self.cell(method, benchmark, task, tasks, seeds, [*fixed, group], search=best)
+        return self.cell(method, benchmark, task, tasks, seeds, [*fixed, best.group], search=best)
 
     def source(self, method, benchmark, task, seed) -> str:
         """The stand-in of a source adapter, counted as planned."""

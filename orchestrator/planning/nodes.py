@@ -1,20 +1,20 @@
 """Nodes: one training run each, identified by a hash of everything that determines its output.
 
-``NodeFactory`` makes the nodes of one sweep (``orchestrator.planning.plan`` and
-``orchestrator.planning.fewshot`` decide which); ``Node.spec`` turns a planned node into the typed
-``NodeSpec`` a trainer receives.
+``NodeFactory`` makes the nodes of one sweep (the planners decide which). A node is the contract's
+``NodeSpec``, the same object the planner makes, the DAG orders and a trainer receives; ``Node``
+is its name here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import HParams, identity_hparams
 from orchestrator.contract.methods import METHODS, Kind
-from orchestrator.contract.node import DataSpec, NodeSpec, SourceRef, node_label
+from orchestrator.contract.node import DataSpec, NodeSearch, NodeSpec, SourceRef
 from orchestrator.planning.cost_model import node_cost
 from orchestrator.planning.data_identity import data_identity, resolve_data
 from orchestrator.sweep.search import SearchSpec, group_id
@@ -25,75 +25,7 @@ from trainables.tasks.registry import get_task
 ID_HASH_CHARS = 20
 
 
-@dataclass
-class Node:
-    """One training run of a sweep, as the planner sees it."""
-
-    id: str
-    kind: Kind
-    method: str
-    benchmark: str
-    task: str | None
-    tasks: list[str]
-    seed: int
-    backbone: str
-    hparams: dict  # resolved; a search's keys are None until the search chooses them
-    data: dict  # task -> resolved data spec
-    deps: list[str] = field(default_factory=list)  # nodes that must finish first
-    sources: list[str] = field(default_factory=list)  # transfer: source adapters, task order
-    resources: dict = field(default_factory=dict)
-    cost: float = 0.0
-    simulated: bool = False
-    cached: bool = False
-    # Search nodes: {"group", "role": "sample" | "best", "index" (samples), "spec", "keys"}
-    search: dict | None = None
-
-    def to_dict(self) -> dict:
-        """Plain data for JSON."""
-        out = asdict(self)
-        out["kind"] = self.kind.value
-        return out
-
-    @property
-    def label(self) -> str:
-        """A short human name (see ``node_label``)."""
-        return node_label(
-            self.method,
-            self.task or self.benchmark,
-            self.seed,
-            self.tasks,
-            self.hparams.get("k"),
-            self.hparams.get("probe_omegas"),
-        )
-
-    def spec(self, hparams: dict | None = None) -> NodeSpec:
-        """The node as a trainer receives it; ``hparams``: the values it trains with (a search's
-        choice filled in), default its own."""
-        values = self.hparams if hparams is None else hparams
-        search = None
-        if self.search:
-            search = {k: v for k, v in self.search.items() if k in ("group", "role", "index")}
-        return NodeSpec(
-            id=self.id,
-            kind=self.kind,
-            method=self.method,
-            benchmark=self.benchmark,
-            task=self.task,
-            tasks=tuple(self.tasks),
-            seed=self.seed,
-            backbone=self.backbone,
-            hparams=HParams.from_dict(values, self.method),
-            data={t: DataSpec.from_dict(d) for t, d in self.data.items()},
-            # a transfer node's sources follow its tasks, one adapter per task
-            sources=tuple(
-                SourceRef(node_id, task)
-                for node_id, task in zip(self.sources, self.tasks, strict=self.kind.has_sources)
-            ),
-            simulated=self.simulated,
-            resources=dict(self.resources),
-            cost=self.cost,
-            search=search,
-        )
+Node = NodeSpec  # one node type across the seam between planner and trainer
 
 
 @dataclass
@@ -102,6 +34,7 @@ class Plan:
 
     sweep: str
     nodes: list[Node]
+    cached: set[str] = field(default_factory=set)  # ids of nodes the store already holds
 
     def by_id(self) -> dict[str, Node]:
         """Nodes keyed by id."""
@@ -113,12 +46,13 @@ class Plan:
         nodes = []
         for n in self.nodes:
             d = {"kind": n.kind.value, **{k: getattr(n, k) for k in keys}}
-            d["hparams"] = n.hparams
-            d["cached"] = n.cached
-            d["tasks"] = n.tasks
+            d["deps"] = list(n.deps)
+            d["hparams"] = n.hparams.to_dict()
+            d["cached"] = n.id in self.cached
+            d["tasks"] = list(n.tasks)
             d["cost_s"] = round(n.cost, 1)
             if n.search:
-                d["search"] = {k: v for k, v in n.search.items() if k != "spec"}
+                d["search"] = n.search.identity()
             nodes.append(d)
         return {"sweep": self.sweep, "nodes": nodes}
 
@@ -173,7 +107,7 @@ class NodeFactory:
         seed: int,
         deps: list[str],
         *,
-        search: dict | None = None,
+        search: NodeSearch | None = None,
         sources: list[str] | None = None,
         hparams: dict | None = None,
     ) -> Node:
@@ -188,25 +122,29 @@ class NodeFactory:
         resolved, costed, data = self.resolve(method, benchmark, task, tasks, search, hparams)
         identity = self.identity(method, task, tasks, seed, resolved, data, deps, search)
         label = task or benchmark
-        if search and search["role"] == "sample":
-            label = f"{label}-search{search['index']}"
+        if search and search.role == "sample":
+            label = f"{label}-search{search.index}"
+        # a transfer node's sources follow its tasks, one adapter per task
+        source_ids = list(deps if sources is None else sources) if kind.has_sources else []
         return Node(
             id=node_id(method, label, seed, identity),
             kind=kind,
             method=method,
             benchmark=benchmark,
             task=task,
-            tasks=tasks,
+            tasks=tuple(tasks),
             seed=seed,
             backbone=spec.backbone,
-            hparams=resolved,
-            data=data,
-            deps=list(deps),
-            sources=list(deps if sources is None else sources) if kind.has_sources else [],
+            hparams=HParams.from_dict(resolved, method),
+            data={t: DataSpec.from_dict(d) for t, d in data.items()},
+            sources=tuple(
+                SourceRef(i, t) for i, t in zip(source_ids, tasks, strict=bool(source_ids))
+            ),
+            simulated=self.simulated,
             resources=spec.method_resources(method),
             cost=node_cost(method, self.backbone_arch, tasks, costed),
-            simulated=self.simulated,
             search=search,
+            deps=tuple(deps),
         )
 
     def resolve(
@@ -215,7 +153,7 @@ class NodeFactory:
         benchmark: str,
         task: str | None,
         tasks: list[str],
-        search: dict | None = None,
+        search: NodeSearch | None = None,
         hparams: dict | None = None,
     ) -> tuple[dict, dict, dict]:
         """(hyperparameters as planned, as costed, data per task) of a node."""
@@ -223,7 +161,7 @@ class NodeFactory:
         costed = resolved
         if search:
             # searched values are chosen at run time; the search's definition stands in for them
-            resolved = {k: (None if k in search["keys"] else v) for k, v in resolved.items()}
+            resolved = {k: (None if k in search.keys else v) for k, v in resolved.items()}
         data = {t: resolve_data(t, self._data_of(benchmark, t)) for t in tasks}
         if task is not None and task not in data:  # a probe scores a task none of its sources has
             data[task] = resolve_data(task, self._data_of(benchmark, task))
@@ -238,7 +176,7 @@ class NodeFactory:
         resolved: dict,
         data: dict,
         deps: list[str],
-        search: dict | None = None,
+        search: NodeSearch | None = None,
     ) -> dict:
         """Everything that determines a node's output: what its id hashes."""
         kind = METHODS[method].kind
@@ -260,7 +198,7 @@ class NodeFactory:
         if selection:
             identity["selection"] = selection
         if search:
-            identity["search"] = {k: v for k, v in search.items() if k != "spec"}
+            identity["search"] = search.identity()
         return identity
 
     def search_group(
@@ -271,8 +209,9 @@ class NodeFactory:
         tasks: list[str],
         deps: list[str],
         search: SearchSpec,
-    ) -> dict:
-        """The group of a search: its id (a hash of what defines it), spec and searched keys."""
+    ) -> NodeSearch:
+        """The group of a search (its seed node's part, ``role="best"``): its id (a hash of what
+        defines it), block and searched keys."""
         base = self.spec.hparams(method, benchmark, task)
         keys = sorted(search.space)
         gid = group_id(
@@ -294,7 +233,7 @@ class NodeFactory:
                 "simulated": self.simulated,
             }
         )
-        return {"group": gid, "spec": search.to_dict(), "keys": keys}
+        return NodeSearch(gid, "best", keys=tuple(keys), spec=search.to_dict())
 
     def _data_of(self, benchmark: str, task: str) -> dict:
         """``task``'s data spec: of ``benchmark`` if it lists the task, else of the sweep's first
@@ -350,7 +289,7 @@ class NodeFactory:
                 tasks,
                 s,
                 deps,
-                search={**info, "role": "sample", "index": i},
+                search=replace(info, role="sample", index=i),
             )
             for i in range(search.samples)
             for s in search.seeds
@@ -362,7 +301,7 @@ class NodeFactory:
             tasks,
             seed,
             [*deps, *(n.id for n in samples)],
-            search={**info, "role": "best"},
+            search=info,
             sources=deps,
         )
         return [*samples, best]

@@ -50,15 +50,13 @@ def build_plan(
     collector = NodeCollector(spec, simulate, committed)
     enumerate_plan(spec, collector, missing)
     nodes = list(collector.nodes.values())
-    if mark_cached:
-        for n in nodes:
-            n.cached = bool(committed(n.id))
+    cached = {n.id for n in nodes if committed(n.id)} if mark_cached else set()
     key = f"methods.{_in_sweep(spec, Kind.TRANSFER)[0]}" if missing else ""
     problems = [
         Problem(spec.path, key, _missing_source(spec, benchmark), tasks)
         for benchmark, tasks in missing.items()
     ]
-    return Plan(spec.name, nodes), problems
+    return Plan(spec.name, nodes, cached), problems
 
 
 def enumerate_plan(spec: SweepSpec, b: Builder, missing: dict[str, list[str]]) -> None:

@@ -23,7 +23,7 @@ from trainables.tasks.registry import headline_score
 def stored_hparams(store: ArtifactStore, node: Node) -> dict:
     """The hyperparameters a committed node really trained with (a search's are chosen at run
     time), over the plan's (entries written before a key existed lack it)."""
-    return {**node.hparams, **store.read_json(node.id, NODE_FILE)["hparams"]}
+    return {**node.hparams.to_dict(), **store.read_json(node.id, NODE_FILE)["hparams"]}
 
 
 def rows_from_store(
@@ -47,7 +47,7 @@ def rows_from_store(
     saved = store.read_json(node_id, ROWS_FILE)
     try:
         if node is not None:
-            spec = node.spec(stored_hparams(store, node))
+            spec = node.with_hparams(stored_hparams(store, node))
         else:
             spec = NodeSpec.from_dict(store.read_json(node_id, NODE_FILE))
         rows = [

@@ -47,7 +47,7 @@ def record_outcomes(run: PreparedRun, setup: TunerSetup) -> RunSummary:
     def write(node: Node, outcome: NodeStatus, error: str, hparams: dict | None = None) -> None:
         if _done_rows_from_store(run, node):
             return  # a committed node's row is its done row, never a failure written over it
-        spec = node.spec(hparams)
+        spec = node.with_hparams(hparams) if hparams else node
         rows = [
             ResultRow.build(
                 spec,

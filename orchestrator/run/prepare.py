@@ -73,8 +73,8 @@ def prepare_run(
         dag=Dag(plan.nodes),
         store=store,
         settings=settings,
-        cached={n.id for n in plan.nodes if n.cached},
-        todo=[n for n in plan.nodes if not n.cached],
+        cached=set(plan.cached),
+        todo=[n for n in plan.nodes if n.id not in plan.cached],
         started=started,
         repaired=repaired,
     )
@@ -101,10 +101,10 @@ def plan_against_store(
         for c in looked:
             if c.damaged and store.quarantine(c) is not None:
                 repaired.append(c.node_id)
-        needed = {d for n in plan.nodes if not n.cached for d in n.deps}
+        needed = {d for n in plan.nodes if n.id not in plan.cached for d in n.deps}
         unusable = False
         for n in plan.nodes:
-            if not n.cached:
+            if n.id not in plan.cached:
                 continue
             reason = None
             if n.id in needed:

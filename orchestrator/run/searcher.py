@@ -111,7 +111,7 @@ class DagSearcher(Searcher):
 
     def _role(self, node_id: str) -> str | None:
         search = self.dag.nodes[node_id].search
-        return search["role"] if search else None
+        return search.role if search else None
 
     def counts(self) -> Counter:
         """How many nodes are in each state (states no node is in are left out)."""
@@ -144,26 +144,26 @@ class DagSearcher(Searcher):
         """The hyperparameters a node trains with now; None when its search found nothing."""
         node = self.dag.nodes[node_id]
         if not node.search:
-            return dict(node.hparams)
-        gid = node.search["group"]
-        if node.search["role"] == "sample":
-            chosen = self.studies.params(gid, node.search["index"])
+            return node.hparams.to_dict()
+        gid = node.search.group
+        if node.search.role == "sample":
+            chosen = self.studies.params(gid, node.search.index)
         else:
             chosen = self.studies.best(gid)
             if chosen is None:
                 return None
-        return {**node.hparams, **chosen}
+        return {**node.hparams.to_dict(), **chosen}
 
     def _tell_sample(self, node_id: str, pruned: bool = False) -> None:
         node = self.dag.nodes[node_id]
-        if not node.search or node.search["role"] != "sample" or self.studies is None:
+        if not node.search or node.search.role != "sample" or self.studies is None:
             return
-        gid, index = node.search["group"], node.search["index"]
+        gid, index = node.search.group, node.search.index
         if pruned or self.status[node_id] == FAILED:
             self.studies.tell(gid, index, None, pruned=pruned)
             return
-        hparams, value = self.outcome(node_id, node.search["spec"]["metric"])
-        chosen = {k: hparams[k] for k in node.search["keys"]}
+        hparams, value = self.outcome(node_id, node.search.spec["metric"])
+        chosen = {k: hparams[k] for k in node.search.keys}
         self.studies.add_finished(gid, index, chosen, value)
         self.studies.tell(gid, index, value)
 
@@ -190,11 +190,11 @@ class DagSearcher(Searcher):
         if node_id is None or self._role(node_id) != "sample":
             return
         search = self.dag.nodes[node_id].search
-        value = result.get(search["spec"]["metric"])
-        if value is None or search["spec"]["pruner"] == "none":
+        value = result.get(search.spec["metric"])
+        if value is None or search.spec["pruner"] == "none":
             return
         step = int(result.get("epoch", result.get("training_iteration", 0)))
-        if self.studies.report(search["group"], search["index"], float(value), step):
+        if self.studies.report(search.group, search.index, float(value), step):
             self.to_prune.add(trial_id)
 
     def on_trial_complete(self, trial_id: str, result=None, error: bool = False) -> None:

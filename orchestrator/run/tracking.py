@@ -62,7 +62,7 @@ class TrackedRun:
 
 def tracked_run(node: Node, sweep: str, run_id: str, chosen: dict | None = None) -> TrackedRun:
     """The tracked run of ``node``; ``chosen``: a search's hyperparameters for it, if any."""
-    hparams = {**node.hparams, **(chosen or {})}
+    hparams = {**node.hparams.to_dict(), **(chosen or {})}
     tags = {
         "sweep": sweep,
         "run_id": run_id,

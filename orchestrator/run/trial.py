@@ -64,7 +64,8 @@ def run_node_trial(config: dict, settings: TrialSettings) -> None:
     from ray import tune
 
     node: Node = config["node"]
-    spec = node.spec(config.get("hparams") or None)
+    chosen = config.get("hparams")  # a search's choice, or the node's own values
+    spec = node.with_hparams(chosen) if chosen else node
     store = open_store(settings.store)
     # The same run retrying this node (a lost worker) owns the claim its first try left behind.
     owner = f"{settings.run_id}/{node.id}"

@@ -239,7 +239,7 @@ def _placement(node: Node):
 
 
 def _studies(run: PreparedRun):
-    groups = {n.search["group"]: {"spec": n.search["spec"]} for n in run.plan.nodes if n.search}
+    groups = {n.search.group: {"spec": n.search.spec} for n in run.plan.nodes if n.search}
     if not groups:
         return None
     from orchestrator.hpsearch.studies import SearchStudies

@@ -27,7 +27,7 @@ def _multirc_node(simulate: bool = False):
 def _commit(store, node, tmp_path, row: dict) -> None:
     payload = tmp_path / "payload"
     payload.mkdir()
-    (payload / NODE_FILE).write_text(json.dumps(node.spec().to_dict(), default=str))
+    (payload / NODE_FILE).write_text(json.dumps(node.to_dict(), default=str))
     (payload / ROWS_FILE).write_text(json.dumps({"rows": [row], "started_at": 1.0}))
     store.commit(node.id, str(payload))
 

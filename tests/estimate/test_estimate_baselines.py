@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from orchestrator.contract.hparams import HParams
 from orchestrator.estimate.makespan import (
     LOOP_PER_GPU,
     TWO_WAVES,
@@ -21,7 +22,7 @@ from tests.conftest import SWEEPS
 H = 3600.0
 
 
-def _node(name: str, cost_h: float, kind: str = "stl", deps=(), gpu=1.0, cached=False) -> Node:
+def _node(name: str, cost_h: float, kind: str = "stl", deps=(), gpu=1.0) -> Node:
     return Node(
         id=name,
         kind=kind,
@@ -31,12 +32,11 @@ def _node(name: str, cost_h: float, kind: str = "stl", deps=(), gpu=1.0, cached=
         tasks=[name],
         seed=0,
         backbone="roberta-base",
-        hparams={},
+        hparams=HParams(),
         data={},
         deps=list(deps),
         resources={"gpu": gpu},
         cost=cost_h * H,
-        cached=cached,
     )
 
 
@@ -73,7 +73,8 @@ def test_a_loop_does_not_pack_fractional_gpus():
 def test_cached_sources_count_as_done():
     plan = Plan(
         "s",
-        [_node("b", 2, cached=True), _node("t", 5, kind="transfer", deps=["b"]), _node("a", 1)],
+        [_node("b", 2), _node("t", 5, kind="transfer", deps=["b"]), _node("a", 1)],
+        cached={"b"},
     )
     assert _hours(two_waves_makespan(plan, 1)) == pytest.approx(6)
     assert _hours(loop_per_gpu_makespan(plan, 1)) == pytest.approx(6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.contract.hparams import HParams
 from orchestrator.contract.methods import Kind
 from orchestrator.contract.node import NodeStatus
 from orchestrator.estimate.makespan import remaining_makespan
@@ -24,7 +25,7 @@ def _node(i: str, cost: float, deps=()) -> Node:
         tasks=[i],
         seed=0,
         backbone="tiny-roberta",
-        hparams={},
+        hparams=HParams(),
         data={},
         deps=list(deps),
         cost=cost,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.contract.hparams import HParams
 from orchestrator.planning.dag import CycleError, Dag
 from orchestrator.planning.plan import Node
 from orchestrator.run.searcher import DagSearcher
@@ -19,7 +20,7 @@ def node(i, deps=(), cost=1.0):
         tasks=[i],
         seed=0,
         backbone="x",
-        hparams={},
+        hparams=HParams(),
         data={},
         deps=list(deps),
         cost=cost,

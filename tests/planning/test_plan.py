@@ -44,10 +44,11 @@ def test_each_transfer_node_depends_on_the_eight_seed0_adapters(glue_plan):
     for n in glue_plan.nodes:
         if n.kind == "transfer":
             assert set(n.deps) == sources and len(n.deps) == 8
-            assert [ids[d].task for d in n.deps] == n.tasks  # aligned, the target's own included
+            # aligned, the target's own included
+            assert [ids[d].task for d in n.deps] == list(n.tasks)
             assert n.task in n.tasks
         else:
-            assert n.deps == []
+            assert n.deps == ()
 
 
 def test_plan_json_has_the_documented_fields(cli, tmp_path):
@@ -136,7 +137,7 @@ def test_transfer_without_sources_is_an_error_unless_the_store_has_them():
     assert e.value.problems[0].endswith("(tasks: syn_sentiment, syn_topic)")
     plan = plan_sweep(parse_spec(raw), committed=lambda _id: True)
     kinds = Counter(n.kind for n in plan.nodes)
-    assert kinds["stl"] == 2 and all(n.cached for n in plan.nodes if n.kind == "stl")
+    assert kinds["stl"] == 2 and all(n.id in plan.cached for n in plan.nodes if n.kind == "stl")
 
 
 def test_estimate_respects_its_bounds(glue_plan):

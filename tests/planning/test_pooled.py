@@ -21,9 +21,9 @@ def test_the_gsg_sweep_pools_the_15_tasks():
     assert {len(n.sources) for n in transfer} == {15}
     assert {n.task for n in transfer} == set(spec.tasks)
     joint_methods = [m for m in spec.methods if spec.methods[m].kind == Kind.JOINT]
-    assert len(joint) == len(joint_methods) * 3 and all(n.tasks == spec.tasks for n in joint)
+    assert len(joint) == len(joint_methods) * 3 and all(list(n.tasks) == spec.tasks for n in joint)
     by_id = plan.by_id()
-    assert [by_id[s].task for s in transfer[0].sources] == spec.tasks
+    assert [by_id[s.node_id].task for s in transfer[0].sources] == spec.tasks
     # stage one is glue_full's and superglue_full's: a store holding them has it all
     full = {
         n.id

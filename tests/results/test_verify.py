@@ -45,7 +45,7 @@ def test_damage_is_named_repaired_and_gone_on_the_next_check(filled, capsys):
     before = results.read_node_rows(res, SWEEP, unreadable)
     (trials / f"{unreadable}.parquet").write_bytes(b"PAR1 not really")
     failed = nodes["scalearn/syn_sentiment/s0"]
-    spec = failed.spec()
+    spec = failed
     row = ResultRow.build(
         spec, TaskResult(spec.scored_tasks[0]), sweep=SWEEP, run_id="x", status="failed"
     )

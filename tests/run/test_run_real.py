@@ -110,13 +110,13 @@ def test_task_conditioned_methods_train_save_load_and_score_the_same(run, method
     df = results.load(str(tmp / "results" / "tiny_real"))
     node = next(n for n in plan_sweep(load_spec(SWEEP)).nodes if n.method == method)
     rows = df[df.node_id == node.id].set_index("task")
-    assert (rows.status == "done").all() and len(rows) == len(node.spec().scored_tasks)
+    assert (rows.status == "done").all() and len(rows) == len(node.scored_tasks)
     path = open_store(str(tmp / "store")).fetch(node.id)
     tokenizer = load_tokenizer(TINY)
     model = NodeModel.load_artifact(path, TINY, vocab_size=len(tokenizer))
     cpu = torch.device("cpu")
-    for task in node.spec().scored_tasks:
-        data = task_data(node.spec(), task, tokenizer)
+    for task in node.scored_tasks:
+        data = task_data(node, task, tokenizer)
         again = evaluate(model, task, data.test, tokenizer.pad_token_id, 64, cpu)
         assert again["score"] == pytest.approx(rows.loc[task, "score"], abs=1e-9)
         folder = "adapter" if method == "propetl" else f"adapters/{task}"

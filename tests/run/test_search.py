@@ -48,18 +48,18 @@ def sweep(adapter_search=SEARCH, scalearn_search=None):
 def test_a_search_becomes_samples_then_seed_nodes_that_wait_for_them():
     plan = plan_sweep(parse_spec(sweep()))
     ids = plan.by_id()
-    samples = [n for n in plan.nodes if n.search and n.search["role"] == "sample"]
-    best = [n for n in plan.nodes if n.search and n.search["role"] == "best"]
+    samples = [n for n in plan.nodes if n.search and n.search.role == "sample"]
+    best = [n for n in plan.nodes if n.search and n.search.role == "best"]
     assert len(samples) == 2 * 3  # 2 tasks x 3 samples x seed 0
     assert len(best) == 2 * 2  # 2 tasks x seeds 0, 1
     for n in best:
-        group = [s.id for s in samples if s.search["group"] == n.search["group"]]
+        group = [s.id for s in samples if s.search.group == n.search.group]
         assert set(group) <= set(n.deps) and len(group) == 3
-        assert n.hparams["lr"] is None and n.hparams["reduction_factor"] is None
+        assert n.hparams.get("lr") is None and n.hparams.get("reduction_factor") is None
     # transfer nodes stand on the adapters the search picks (seed 0)
     for t in (n for n in plan.nodes if n.kind == "transfer"):
-        assert [ids[s].search["role"] for s in t.sources] == ["best", "best"]
-        assert all(ids[s].seed == 0 for s in t.sources)
+        assert [ids[s.node_id].search.role for s in t.sources] == ["best", "best"]
+        assert all(ids[s.node_id].seed == 0 for s in t.sources)
 
 
 def test_search_ids_follow_the_search_definition():
@@ -75,10 +75,10 @@ def test_a_transfer_search_stands_on_a_stage_one_search():
     lr = {"space": {"lr": {"type": "loguniform", "low": 1e-3, "high": 1e-1}}, "samples": 2}
     plan = plan_sweep(parse_spec(sweep(scalearn_search=lr)))
     ids = plan.by_id()
-    t_samples = [n for n in plan.nodes if n.kind == "transfer" and n.search["role"] == "sample"]
+    t_samples = [n for n in plan.nodes if n.kind == "transfer" and n.search.role == "sample"]
     assert len(t_samples) == 2 * 2
     for n in t_samples:
-        assert all(ids[d].search["role"] == "best" for d in n.deps)
+        assert all(ids[d].search.role == "best" for d in n.deps)
 
 
 def test_bad_search_blocks_are_reported_by_key():
@@ -222,7 +222,7 @@ def test_a_killed_search_continues_its_studies_without_repeating_samples(tmp_pat
     out, _ = done.communicate(timeout=600)
     assert done.returncode == 0, out[-3000:]
 
-    groups = {n.search["group"]: {"spec": n.search["spec"]} for n in plan.nodes if n.search}
+    groups = {n.search.group: {"spec": n.search.spec} for n in plan.nodes if n.search}
     studies = SearchStudies(groups, str(tmp_path / "results" / "demo_search" / "search"))
     for gid in groups:
         trials = studies.summary(gid)
@@ -261,7 +261,7 @@ def test_the_pruner_stops_a_sample_that_falls_behind(tmp_path):
     raw["benchmarks"]["synthetic"]["tasks"] = ["syn_sentiment"]
     raw["methods"].pop("scalearn")
     plan = plan_sweep(parse_spec(raw))
-    groups = {n.search["group"]: {"spec": n.search["spec"]} for n in plan.nodes if n.search}
+    groups = {n.search.group: {"spec": n.search.spec} for n in plan.nodes if n.search}
     searcher = DagSearcher(
         Dag(plan.nodes),
         lambda _i: True,

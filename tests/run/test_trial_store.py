@@ -31,14 +31,14 @@ def test_a_trial_refuses_a_corrupted_source_and_names_it(filled):
     store, _, nodes = filled
     target = nodes["scalearn/syn_sentiment/s0"]
     source = nodes["adapter/syn_paraphrase/s0"]
-    assert source.id in target.sources
+    assert source.id in [s.node_id for s in target.sources]
     entry = Path(store.root) / source.id
     attempt = json.loads((entry / MARKER).read_text())["attempt"]
     f = entry / ATTEMPTS / attempt / "SIMULATED"
     f.write_bytes(f.read_bytes().replace(b"stand-in", b"stand-ON"))  # same size
     fresh = open_store(store.root)  # a trial's process: nothing checked yet
     with pytest.raises(SourceUnusable, match=f"source {source.id} differs.*SIMULATED has sha256"):
-        _fetch_sources(target.spec(), fresh)
+        _fetch_sources(target, fresh)
     assert not fresh.is_committed(source.id), "moved aside: the next run trains it again"
     assert fresh.quarantined()[0]["node_id"] == source.id
 
@@ -49,7 +49,7 @@ def test_a_trial_refuses_a_source_whose_marker_is_damaged(filled):
     source = nodes["adapter/syn_sentiment/s0"]
     (Path(store.root) / source.id / MARKER).write_bytes(b'{"attempt": "../.."}')
     with pytest.raises(SourceUnusable, match="is damaged in the store.*moved aside"):
-        _fetch_sources(target.spec(), open_store(store.root))
+        _fetch_sources(target, open_store(store.root))
 
 
 def test_a_committed_node_keeps_its_done_row_when_its_trial_failed_after_the_commit(filled):

@@ -119,7 +119,7 @@ def _failed_row_file(tmp: Path, node) -> bytes:
     from orchestrator.contract.node import NodeStatus
     from orchestrator.contract.rows import ResultRow, TaskResult
 
-    spec = node.spec()
+    spec = node
     row = ResultRow.build(
         spec,
         TaskResult(spec.scored_tasks[0]),
