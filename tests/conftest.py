@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -44,6 +45,10 @@ class _SharedRay:
             # drivers that join must speak the instance's (disabled) authentication
             os.environ.update({k: CLUSTER_ENV[k] for k in ("RAY_AUTH_MODE",)})
             self.cluster = LocalCluster(workers=0, head_cpus=2).start()
+            # at the session's end, by pid: pytest loads this file as ``conftest`` and the tests
+            # import it as ``tests.conftest``, two modules, so a session hook here would see the
+            # other module's instance
+            atexit.register(self.stop)
         return self.cluster.address
 
     def stop(self) -> None:
@@ -53,10 +58,6 @@ class _SharedRay:
 
 
 SHARED_RAY = _SharedRay()
-
-
-def pytest_sessionfinish(session, exitstatus):
-    SHARED_RAY.stop()
 
 
 def ray_args(own: bool = False) -> list[str]:

@@ -124,7 +124,8 @@ class NodeFactory:
         label = task or benchmark
         if search and search.role == "sample":
             label = f"{label}-search{search.index}"
-        # a transfer node's sources follow its tasks, one adapter per task
+        # a transfer node's sources follow its tasks, one adapter per task (fewer only in a plan
+        # that lacks some, which the planner refuses with a problem naming them)
         source_ids = list(deps if sources is None else sources) if kind.has_sources else []
         return Node(
             id=node_id(method, label, seed, identity),
@@ -137,9 +138,7 @@ class NodeFactory:
             backbone=spec.backbone,
             hparams=HParams.from_dict(resolved, method),
             data={t: DataSpec.from_dict(d) for t, d in data.items()},
-            sources=tuple(
-                SourceRef(i, t) for i, t in zip(source_ids, tasks, strict=bool(source_ids))
-            ),
+            sources=tuple(SourceRef(i, t) for i, t in zip(source_ids, tasks, strict=False)),
             simulated=self.simulated,
             resources=spec.method_resources(method),
             cost=node_cost(method, self.backbone_arch, tasks, costed),
