@@ -35,11 +35,13 @@ def test_every_system_of_the_papers_tables_has_an_entry_or_is_listed_as_not_buil
     assert len(systems) == 14
     for system in systems:
         assert (by_display(system) is not None) != (system in NOT_YET_BUILT), system
-    # and the catalogue's order within each group is the paper's row order
+    # and the catalogue's order within each group is the paper's row order (a method of one's
+    # own, not in the paper, may stand anywhere)
     ref = paper_reference()
     for kind, group in ((Kind.STL, "stl"), (Kind.JOINT, "joint"), (Kind.TRANSFER, "two_stage")):
         paper = [s for s in dict.fromkeys(ref[ref.group == group]["system"]) if by_display(s)]
-        assert [METHODS[m].display for m in methods_of_kind(kind)] == paper
+        shown = [METHODS[m].display for m in methods_of_kind(kind)]
+        assert [d for d in shown if d in set(ref["system"])] == paper
 
 
 def test_each_entry_is_complete_and_its_defaults_are_legal_hyperparameters():
