@@ -19,7 +19,6 @@ from orchestrator.store import ArtifactStore, DamagedEntry
 from trainables.tasks.registry import headline_score
 
 
-
 def stored_hparams(store: ArtifactStore, node: Node) -> dict:
     """The hyperparameters a committed node really trained with (a search's are chosen at run
     time), over the plan's (entries written before a key existed lack it)."""

@@ -6,8 +6,7 @@ import pandas as pd
 
 from orchestrator.analysis import tables
 from orchestrator.results import row_files as results
-from tests.result_rows import row, result_row
-
+from tests.result_rows import row
 
 
 def test_rows_round_trip_through_parquet(tmp_path):
