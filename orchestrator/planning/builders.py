@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from orchestrator.contract.node import NodeSearch
 from orchestrator.planning.nodes import Node, NodeFactory
 from orchestrator.sweep.spec import SweepSpec
 
@@ -45,7 +46,16 @@ class NodeCollector:
     def _add(self, node: Node) -> Node:
         return self.nodes.setdefault(node.id, node)
 
-    def cell(self, method, benchmark, task, tasks, seeds, deps: Deps = (), hparams=None) -> dict:
+    def cell(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        seeds: Iterable[int],
+        deps: Deps = (),
+        hparams: dict | None = None,
+    ) -> dict[int, str]:
         """The nodes of (method, task) for each seed, with ``hparams`` in place of the sweep's."""
         out = {}
         for seed in seeds:
@@ -55,7 +65,15 @@ class NodeCollector:
             out[seed] = self._add(node).id
         return out
 
-    def searched(self, method, benchmark, task, tasks, seeds, deps: Deps = ()) -> dict:
+    def searched(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        seeds: Iterable[int],
+        deps: Deps = (),
+    ) -> dict[int, str]:
         """``cell`` with the method's search, if it has one, before each seed node."""
         out = {}
         for seed in seeds:
@@ -65,7 +83,7 @@ class NodeCollector:
             out[seed] = made[-1].id
         return out
 
-    def source(self, method, benchmark, task, seed) -> str | None:
+    def source(self, method: str, benchmark: str, task: str, seed: int) -> str | None:
         """A full-data source adapter a transfer cell stands on, searched like any stage-one node;
         None (nothing added) when the sweep neither plans nor the store holds it."""
         *search, node = self.make.with_search(method, benchmark, task, [task], seed, [])
@@ -108,8 +126,17 @@ class NodeCounter:
         self.make = NodeFactory(spec, simulate)
         self.count = NodeCount()
 
-    def cell(self, method, benchmark, task, tasks, seeds, deps: Deps = (), hparams=None,
-             search=None) -> dict:  # fmt: skip
+    def cell(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        seeds: Iterable[int],
+        deps: Deps = (),
+        hparams: dict | None = None,
+        search: NodeSearch | None = None,
+    ) -> dict[int, str]:
         """Add the cell; returns a stand-in id per seed."""
         seeds = list(seeds)
         if not seeds:
@@ -127,7 +154,15 @@ class NodeCounter:
         self.count.method[cell] = method
         return {s: f"{cell}#{s}" for s in seeds}
 
-    def searched(self, method, benchmark, task, tasks, seeds, deps: Deps = ()) -> dict:
+    def searched(
+        self,
+        method: str,
+        benchmark: str,
+        task: str | None,
+        tasks: list[str],
+        seeds: Iterable[int],
+        deps: Deps = (),
+    ) -> dict[int, str]:
         """``NodeFactory.with_search`` for every seed at once."""
         search = self.spec.search_for(method, benchmark, task)
         if search is None:
@@ -139,7 +174,7 @@ class NodeCounter:
         # the seed nodes depend on the samples, which the group stands for
         return self.cell(method, benchmark, task, tasks, seeds, [*fixed, best.group], search=best)
 
-    def source(self, method, benchmark, task, seed) -> str:
+    def source(self, method: str, benchmark: str, task: str, seed: int) -> str:
         """The stand-in of a source adapter, counted as planned."""
         return self.searched(method, benchmark, task, [task], [seed])[seed]
 
