@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from orchestrator.contract.entry_files import MODEL_FILE
 from orchestrator.contract.hparams import HParams
 from orchestrator.contract.methods import METHODS, Kind, get_method
 from trainables.backbones import build_adapter_model, same_backbone
@@ -25,7 +26,6 @@ from trainables.tasks.registry import CLASSIFICATION, MULTILABEL, MULTIPLE_CHOIC
 PROBLEM_TYPES = (CLASSIFICATION, REGRESSION, MULTILABEL, MULTIPLE_CHOICE)
 ALL_METHODS = tuple(METHODS)
 
-META_FILE = "node_model.json"
 HEADS_FILE = "heads.safetensors"
 FORMAT_VERSION = 1
 
@@ -321,7 +321,7 @@ class NodeModel(nn.Module):
             "fusion_name": self.fusion_name,
             "files": files,
         }
-        with open(os.path.join(out_dir, META_FILE), "w", encoding="utf-8") as f:
+        with open(os.path.join(out_dir, MODEL_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True)
 
     @classmethod
@@ -336,7 +336,7 @@ class NodeModel(nn.Module):
 
         Transfer artifacts need ``sources`` (the same names as saved, any order).
         """
-        with open(os.path.join(out_dir, META_FILE), encoding="utf-8") as f:
+        with open(os.path.join(out_dir, MODEL_FILE), encoding="utf-8") as f:
             meta = json.load(f)
         if not same_backbone(meta["backbone"], backbone):
             raise ValueError(f"artifact was trained on {meta['backbone']!r}, not {backbone!r}")

@@ -19,13 +19,13 @@ import os
 import torch
 from safetensors.torch import load_file, save_file
 
+from orchestrator.contract.entry_files import ADAPTERS_DIR
 from orchestrator.contract.methods import HyperFormerSettings
 from trainables import hypernet
 from trainables.adapter_modules import output_adapters
 from trainables.methods.base import MethodImpl, export_adapter
 
 STATE_FILE = "hyperformer.safetensors"
-ADAPTERS_DIR = "adapters"
 NAME = "hyperformer"  # the adapter's name inside the model; never a task's
 MODULE = "hypernetwork"  # the hypernetwork's attribute on the adapters model
 

@@ -20,12 +20,12 @@ import os
 import torch
 from safetensors.torch import load_file, save_file
 
+from orchestrator.contract.entry_files import ADAPTERS_DIR
 from orchestrator.contract.methods import ProPETLSettings
 from trainables import prototype
 from trainables.methods.base import ADAPTER_DIR, MethodImpl, export_adapter
 
 STATE_FILE = "propetl.safetensors"
-JOINT_ADAPTERS_DIR = "adapters"
 NAME = "propetl"  # the adapter's name inside the model; never a task's
 
 
@@ -95,8 +95,8 @@ class ProPETL(MethodImpl):
             self._export(node, os.path.join(out_dir, ADAPTER_DIR), task)
             return [STATE_FILE, ADAPTER_DIR]
         for head in node.heads:
-            self._export(node, os.path.join(out_dir, JOINT_ADAPTERS_DIR, head.task), head.task)
-        return [STATE_FILE, JOINT_ADAPTERS_DIR]
+            self._export(node, os.path.join(out_dir, ADAPTERS_DIR, head.task), head.task)
+        return [STATE_FILE, ADAPTERS_DIR]
 
     def load_tensors(self, node, out_dir: str) -> dict[str, torch.Tensor]:
         return load_file(os.path.join(out_dir, STATE_FILE))
