@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
@@ -34,6 +36,13 @@ STATUS_ORDER = (
     NodeStatus.BLOCKED,
     NodeStatus.CACHED,
 )
+
+
+def content_hash(value: Any, chars: int) -> str:
+    """The first ``chars`` hex digits of the SHA-256 of ``value`` as canonical JSON (sorted keys,
+    no spaces): what node ids, search group ids and the plan-size guard's cells hash."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:chars]
 
 
 def node_label(

@@ -16,14 +16,14 @@ node id, or the counter's stand-in for one.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from orchestrator.contract.node import NodeSearch
+from orchestrator.contract.node import NodeSearch, content_hash
 from orchestrator.planning.nodes import Node, NodeFactory
 from orchestrator.sweep.spec import SweepSpec
+
+CELL_HASH_CHARS = 32  # long enough that two cells never share a stand-in
 
 # A cell's dependencies: one list for every seed, or a list per seed (a probe stands on the
 # adapters of its own seed).
@@ -149,7 +149,7 @@ class NodeCounter:
             mine = f"#{seeds[0]}"
             own = [d[: -len(mine)] + "#own" if d.endswith(mine) else d for d in own]
         identity = self.make.identity(method, task, tasks, None, resolved, data, own, search)
-        cell = _digest(identity)
+        cell = content_hash(identity, CELL_HASH_CHARS)
         self.count.seeds.setdefault(cell, set()).update(seeds)
         self.count.method[cell] = method
         return {s: f"{cell}#{s}" for s in seeds}
@@ -181,8 +181,3 @@ class NodeCounter:
 
 # What a planner enumerates into.
 Builder = NodeCollector | NodeCounter
-
-
-def _digest(identity: dict) -> str:
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -7,14 +7,12 @@ is its name here.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field, replace
 
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import HParams, identity_hparams
 from orchestrator.contract.methods import METHODS, Kind
-from orchestrator.contract.node import DataSpec, NodeSearch, NodeSpec, SourceRef
+from orchestrator.contract.node import DataSpec, NodeSearch, NodeSpec, SourceRef, content_hash
 from orchestrator.planning.cost_model import node_cost
 from orchestrator.planning.data_identity import data_identity, resolve_data
 from orchestrator.sweep.search import SearchSpec, group_id
@@ -82,9 +80,7 @@ def _nonempty(key: str, value: dict) -> dict:
 
 def node_id(method: str, label: str, seed: int, identity: dict) -> str:
     """A content hash of everything that determines a node's output, readable at a glance."""
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.sha256(canonical.encode()).hexdigest()[:ID_HASH_CHARS]
-    return f"{method}-{label}-s{seed}-{digest}"
+    return f"{method}-{label}-s{seed}-{content_hash(identity, ID_HASH_CHARS)}"
 
 
 class NodeFactory:

@@ -8,12 +8,11 @@ at plan time and a stage-two search can stand on stage-one adapters that an earl
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 
 from orchestrator.contract import hparams as hp
 from orchestrator.contract.hparams import is_int, is_number, show
+from orchestrator.contract.node import content_hash
 from orchestrator.sweep.checks import Checker
 
 SPACE_TYPES = ("loguniform", "uniform", "int", "categorical")
@@ -146,5 +145,4 @@ def _check_distribution(c: Checker, name: str, dist: dict, dkey: str) -> bool:
 
 def group_id(identity: dict) -> str:
     """The id of a search group: a hash of what defines the search."""
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    return "search-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return "search-" + content_hash(identity, 16)
